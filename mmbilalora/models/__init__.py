@@ -1,0 +1,1 @@
+from . import editors, lora, losses  # noqa: F401

@@ -1,0 +1,3 @@
+from .dehazeformer import DehazeFormer
+
+__all__ = ['DehazeFormer']

@@ -1,0 +1,155 @@
+"""Merging adapters into base weights; adapter-only checkpoints.
+
+An adapter checkpoint is a plain dict of tensors, numbers and strings (loadable with
+``torch.load(weights_only=True)``)::
+
+    dict(format='mmbilalora.adapter/1', r=8, lora_alpha=16.0, dropout=0.0,
+         base_class='DehazeFormer', fingerprint='<sha256 of base parameter names and shapes>',
+         layers={layer_name: dict(block=block_name, lora_A=Tensor, lora_B=Tensor)},
+         gates={block_name: alpha (0-dim Tensor)},      # empty for ungated adapters
+         selected_blocks=[block_name, ...], meta={...})
+"""
+import copy
+import hashlib
+import io
+import os.path as osp
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+from ...utils.atomic_io import atomic_write_bytes
+from .gate import GATE_ATTR, LayerGate
+from .inject import LORA_CLASSES, _set_submodule, base_parameters, layer_gates, lora_layers, remove_lora
+
+ADAPTER_FORMAT = 'mmbilalora.adapter/1'
+
+
+def merge_lora(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """Fold every adapter into its base weight and restore the original layer classes.
+
+    The result has no LoRA parameters or gates; its ``state_dict`` loads into a freshly built base
+    model with ``strict=True``. Works on a deep copy unless ``inplace``.
+    """
+    merged = model if inplace else copy.deepcopy(model)
+    remove_lora(merged, merge=True)
+    return merged
+
+
+def architecture_fingerprint(model: nn.Module) -> str:
+    """sha256 (hex) of the sorted ``name:shape`` list of the model's base parameters."""
+    items = sorted(f'{n}:{tuple(p.shape)}' for n, p in base_parameters(model).items())
+    return hashlib.sha256('\n'.join(items).encode()).hexdigest()
+
+
+def _block_of(layer_name: str, blocks: Sequence[str]) -> str:
+    return max((b for b in blocks if layer_name.startswith(b + '.')), key=len, default='')
+
+
+def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] = None,
+                    meta: Optional[dict] = None) -> Dict:
+    """The adapter-only state of ``model`` (see module docstring).
+
+    Args:
+        selected_blocks: blocks whose adapters to keep (default: every block with LoRA layers).
+        meta: extra JSON-like information stored under ``'meta'``.
+    """
+    layers = lora_layers(model)
+    if not layers:
+        raise ValueError(f'{type(model).__name__} has no LoRA layers to extract.')
+    gates = layer_gates(model)
+    first = next(iter(layers.values()))
+    gate_owner = {id(g): b for b, g in gates.items()}
+    records = {}
+    for name, layer in layers.items():
+        block = gate_owner.get(id(layer.gate)) if layer.gate is not None else None
+        if block is None:
+            block = _block_of(name, list(gates)) or name.rpartition('.')[0]
+        if selected_blocks is not None and block not in selected_blocks:
+            continue
+        records[name] = dict(block=block, lora_A=layer.lora_A.detach().cpu().clone(),
+                             lora_B=layer.lora_B.detach().cpu().clone())
+    blocks = sorted({r['block'] for r in records.values()})
+    dropout = getattr(first.lora_dropout, 'p', 0.0)
+    return dict(
+        format=ADAPTER_FORMAT, r=first.r, lora_alpha=float(first.lora_alpha),
+        dropout=float(dropout), base_class=type(model).__name__,
+        fingerprint=architecture_fingerprint(model), layers=records,
+        gates={b: gates[b].alpha.detach().cpu().clone() for b in blocks if b in gates},
+        selected_blocks=list(selected_blocks) if selected_blocks is not None else blocks,
+        meta=dict(meta or {}))
+
+
+def save_adapter(adapter: Dict, path: str) -> None:
+    """Write an adapter dict to ``path`` atomically."""
+    buffer = io.BytesIO()
+    torch.save(adapter, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_adapter(path: str) -> Dict:
+    """Read and validate an adapter file (``weights_only=True``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Adapter file not found: {path!r}')
+    try:
+        adapter = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:
+        raise ValueError(f'Cannot read adapter file {path!r} (corrupt or not an mmbilalora '
+                         f'adapter): {err}') from err
+    if not isinstance(adapter, dict) or adapter.get('format') != ADAPTER_FORMAT:
+        raise ValueError(f'{path!r} is not an mmbilalora adapter (expected format '
+                         f'{ADAPTER_FORMAT!r}).')
+    return adapter
+
+
+def load_adapter(model: nn.Module, adapter: Union[str, Dict], strict: bool = True) -> nn.Module:
+    """Attach an adapter to ``model`` in place (injecting LoRA layers where missing).
+
+    ``model`` may be the plain base model or one already injected with the same layers.
+
+    Raises:
+        ValueError: the adapter was made for another architecture (fingerprint mismatch), or a
+            layer's LoRA shapes disagree.
+        KeyError: a layer named by the adapter does not exist in ``model``.
+    """
+    if isinstance(adapter, str):
+        adapter = read_adapter(adapter)
+    fingerprint = architecture_fingerprint(model)
+    if strict and fingerprint != adapter['fingerprint']:
+        raise ValueError(
+            f'Adapter was made for a different base architecture ({adapter["base_class"]}, '
+            f'fingerprint {adapter["fingerprint"][:12]}) than {type(model).__name__} '
+            f'(fingerprint {fingerprint[:12]}): parameter names or shapes differ.')
+    modules = dict(model.named_modules())
+    gates: Dict[str, LayerGate] = {}
+    for block, alpha in adapter['gates'].items():
+        owner = modules[block] if block else model
+        gate = getattr(owner, GATE_ATTR, None)
+        if gate is None:
+            gate = LayerGate().to(next(owner.parameters()).device)
+            setattr(owner, GATE_ATTR, gate)
+        with torch.no_grad():
+            gate.alpha.copy_(alpha)
+        gates[block] = gate
+    for name, record in adapter['layers'].items():
+        if name not in modules:
+            raise KeyError(f'Adapter layer {name!r} does not exist in {type(model).__name__}.')
+        layer = modules[name]
+        if not hasattr(layer, 'lora_A'):
+            lora_cls = next((lc for bc, lc in LORA_CLASSES.values() if isinstance(layer, bc)),
+                            None)
+            if lora_cls is None:
+                raise TypeError(f'Adapter layer {name!r} is a {type(layer).__name__}, '
+                                'not a Conv2d or Linear.')
+            layer = lora_cls.from_base(layer, r=adapter['r'], lora_alpha=adapter['lora_alpha'],
+                                       dropout=adapter.get('dropout', 0.0))
+            _set_submodule(model, name, layer)
+        layer.set_gate(gates.get(record['block']))
+        for key in ('lora_A', 'lora_B'):
+            target = getattr(layer, key)
+            if target.shape != record[key].shape:
+                raise ValueError(f'Adapter {key} of {name!r} has shape {tuple(record[key].shape)}'
+                                 f', the model expects {tuple(target.shape)} (different r?).')
+            with torch.no_grad():
+                target.copy_(record[key])
+    return model

@@ -1,0 +1,142 @@
+"""CLIPHazeClearLoss: the haze-to-clear (H2C) text-directed CLIP loss of BiLaLoRA.
+
+``L = 1 - cos(d_img, d_txt)`` averaged over the batch and the prompt pairs, with
+
+- ``d_img = n(n(E(pred)) - n(E(inp)))``  (E: frozen CLIP image encoder, n: L2 normalisation)
+- ``d_txt = n(n(T(clear)) - n(T(hazy)))`` (T: frozen CLIP text encoder, computed once).
+
+Value range: ``pred`` and ``inp`` are (N, 3, H, W) RGB tensors in ``input_range`` -- the range the
+dehazer sees after MMagic's data preprocessor ((-1, 1) for DehazeFormer's mean = std = 127.5,
+(0, 1) for mean 0 / std 255). Inside the loss they are mapped to [0, 1], ``pred`` is clamped to
+[0, 1] (``clamp_pred``), resized to the CLIP image size (bicubic, antialiased; ``resize_mode``)
+and normalised with the CLIP mean/std of the loaded weights.
+
+Differences from the authors' code (documented deviations):
+- they feed CLIP the dehazer's input *already* CLIP-normalised and normalise it again (double
+  normalisation), and feed the dehazer output unclamped; here both images are mapped from the
+  preprocessor's range to [0, 1] and normalised once, and the output is clamped
+  (``clamp_pred=False`` keeps it unclamped).
+- they run the input branch with autograd and re-encode the prompts every call; here the input
+  branch runs under ``torch.no_grad()`` and the text direction is a cached buffer (same values,
+  less time and memory: see ``benchmarks/h2c_loss.py``).
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmagic.registry import MODELS
+from mmengine.logging import print_log
+
+from .clip_weights import build_frozen_clip
+
+DEFAULT_PROMPTS = (('a photo with haze', 'a clear photo'), )
+
+
+@MODELS.register_module()
+class CLIPHazeClearLoss(nn.Module):
+    """Haze-to-clear CLIP direction loss (see module docstring).
+
+    Args:
+        clip_model: open_clip architecture name.
+        pretrained: open_clip tag, weights file, ``'local-dir:FOLDER'`` or None (random, tests
+            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`.
+        prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.
+        loss_weight: multiplier of the loss.
+        input_range: value range (low, high) of ``pred`` and ``inp``.
+        clamp_pred: clamp ``pred`` to the valid range before CLIP.
+        resize_mode: ``'squash'`` resizes the whole image to the CLIP size; ``'shortest'``
+            resizes the shorter side and centre-crops (CLIP's own eval transform).
+        quick_gelu: see ``build_frozen_clip``.
+
+    The CLIP model is frozen, always in eval mode, not a registered sub-module (so it is neither
+    among the parent's parameters nor in its checkpoints) and follows ``.to()`` / ``.cuda()``.
+    """
+
+    def __init__(self,
+                 clip_model: str = 'ViT-B-32',
+                 pretrained: Optional[str] = 'openai',
+                 prompts: Sequence[Tuple[str, str]] = DEFAULT_PROMPTS,
+                 loss_weight: float = 1.0,
+                 input_range: Tuple[float, float] = (-1.0, 1.0),
+                 clamp_pred: bool = True,
+                 resize_mode: str = 'squash',
+                 quick_gelu: Optional[bool] = None):
+        super().__init__()
+        if resize_mode not in ('squash', 'shortest'):
+            raise ValueError(f"resize_mode must be 'squash' or 'shortest', got {resize_mode!r}")
+        if not prompts or any(len(p) != 2 for p in prompts):
+            raise ValueError(f'prompts must be (hazy, clear) pairs, got {prompts!r}')
+        self.loss_weight = loss_weight
+        self.input_range = tuple(float(v) for v in input_range)
+        self.clamp_pred = clamp_pred
+        self.resize_mode = resize_mode
+        self.prompts = tuple(tuple(p) for p in prompts)
+
+        bundle = build_frozen_clip(clip_model, pretrained, quick_gelu)
+        object.__setattr__(self, 'clip', bundle.model)
+        self.image_size = bundle.image_size
+        self.weights_source = bundle.source
+        self.register_buffer('clip_mean', torch.tensor(bundle.mean).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer('clip_std', torch.tensor(bundle.std).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer('text_direction', self._text_directions(bundle.tokenizer),
+                             persistent=False)
+        print_log(f'CLIPHazeClearLoss guidance weights: {self.weights_source}', logger='current')
+
+    @torch.no_grad()
+    def _text_directions(self, tokenizer) -> torch.Tensor:
+        """(P, D): n(n(T(clear)) - n(T(hazy))) for each prompt pair."""
+        hazy = F.normalize(self.clip.encode_text(tokenizer([p[0] for p in self.prompts])).float(),
+                           dim=-1)
+        clear = F.normalize(self.clip.encode_text(tokenizer([p[1] for p in self.prompts])).float(),
+                            dim=-1)
+        return F.normalize(clear - hazy, dim=-1)
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self.clip._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True) -> 'CLIPHazeClearLoss':
+        super().train(mode)
+        self.clip.eval()
+        return self
+
+    def to_clip_input(self, x: torch.Tensor, clamp: bool) -> torch.Tensor:
+        """(N, 3, H, W) in ``input_range`` -> (N, 3, S, S) CLIP-normalised."""
+        low, high = self.input_range
+        x = (x - low) / (high - low)
+        if clamp:
+            x = x.clamp(0.0, 1.0)
+        if self.resize_mode == 'shortest':
+            h, w = x.shape[-2:]
+            scale = max(self.image_size[0] / h, self.image_size[1] / w)
+            size = (max(round(h * scale), self.image_size[0]),
+                    max(round(w * scale), self.image_size[1]))
+        else:
+            size = self.image_size
+        if tuple(x.shape[-2:]) != tuple(size):
+            x = F.interpolate(x, size=size, mode='bicubic', align_corners=False, antialias=True)
+        if self.resize_mode == 'shortest':
+            top = (x.shape[-2] - self.image_size[0]) // 2
+            left = (x.shape[-1] - self.image_size[1]) // 2
+            x = x[..., top:top + self.image_size[0], left:left + self.image_size[1]]
+        return (x - self.clip_mean.to(x.dtype)) / self.clip_std.to(x.dtype)
+
+    def encode_image(self, x: torch.Tensor, clamp: bool) -> torch.Tensor:
+        """L2-normalised CLIP embedding (N, D), float32."""
+        return F.normalize(self.clip.encode_image(self.to_clip_input(x, clamp)).float(), dim=-1)
+
+    def forward(self, pred: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
+        """Loss (0-dim) for dehazed ``pred`` and network input ``inp``, both (N, 3, H, W)."""
+        if pred.shape[0] != inp.shape[0] or pred.shape[1] != 3 or inp.shape[1] != 3:
+            raise ValueError(f'CLIPHazeClearLoss expects pred and inp of shape (N, 3, H, W) with '
+                             f'the same N, got {tuple(pred.shape)} and {tuple(inp.shape)}')
+        with torch.no_grad():
+            inp_emb = self.encode_image(inp, clamp=True)
+        pred_emb = self.encode_image(pred, clamp=self.clamp_pred)
+        image_direction = F.normalize(pred_emb - inp_emb, dim=-1)
+        cosine = image_direction @ self.text_direction.t()
+        return self.loss_weight * (1.0 - cosine).mean()

@@ -1,0 +1,3 @@
+from .padding import pad_to_multiple, reflect_pad
+
+__all__ = ['pad_to_multiple', 'reflect_pad']
