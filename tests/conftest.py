@@ -22,3 +22,25 @@ def shared_path(*parts: str) -> str:
     if not osp.exists(path):
         pytest.skip(f'{path} is not available')
     return path
+
+
+TINY_CLIP = 'mmbilalora-test-tiny'
+TINY_CLIP_CONFIG = {
+    'embed_dim': 32,
+    'vision_cfg': {'image_size': 32, 'layers': 2, 'width': 64, 'patch_size': 8,
+                   'head_width': 32},
+    'text_cfg': {'context_length': 77, 'vocab_size': 49408, 'width': 64, 'heads': 2,
+                 'layers': 2},
+}
+
+
+@pytest.fixture(scope='session')
+def tiny_clip_name(tmp_path_factory):
+    """Register a tiny randomly initialised open_clip architecture (no downloads)."""
+    import json
+
+    import open_clip
+    path = tmp_path_factory.mktemp('clip_cfg') / f'{TINY_CLIP}.json'
+    path.write_text(json.dumps(TINY_CLIP_CONFIG))
+    open_clip.add_model_config(str(path))
+    return TINY_CLIP

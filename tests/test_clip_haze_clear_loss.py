@@ -1,0 +1,181 @@
+"""CLIPHazeClearLoss: value, optimum, gradients, frozen/hidden CLIP, offline behaviour."""
+import time
+import warnings
+
+import numpy as np
+import open_clip
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmagic.registry import MODELS
+
+from mmbilalora.models.losses import CLIPHazeClearLoss, CLIPWeightsUnavailable
+
+PROMPTS = (('a photo with haze', 'a clear photo'), ('foggy scene', 'sunny scene'))
+
+
+@pytest.fixture
+def loss(tiny_clip_name):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
+
+
+def np_normalize(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_value_matches_numpy_formula(loss, tiny_clip_name):
+    torch.manual_seed(1)
+    pred = torch.rand(3, 3, 40, 56) * 2.4 - 1.2  # partly outside [-1, 1]: clamped
+    inp = torch.rand(3, 3, 40, 56) * 2 - 1
+    value = loss(pred, inp).item()
+
+    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+
+    def embed(x):
+        x = ((x + 1) / 2).clamp(0, 1)
+        x = F.interpolate(x, size=(32, 32), mode='bicubic', align_corners=False, antialias=True)
+        with torch.no_grad():
+            return loss.clip.encode_image((x - mean) / std).double().numpy()
+
+    tokenizer = open_clip.get_tokenizer(tiny_clip_name)
+    with torch.no_grad():
+        hazy = loss.clip.encode_text(tokenizer([p[0] for p in PROMPTS])).double().numpy()
+        clear = loss.clip.encode_text(tokenizer([p[1] for p in PROMPTS])).double().numpy()
+    text_dir = np_normalize(np_normalize(clear) - np_normalize(hazy))
+    img_dir = np_normalize(np_normalize(embed(pred)) - np_normalize(embed(inp)))
+    expected = np.mean(1 - img_dir @ text_dir.T)
+    assert value == pytest.approx(expected, abs=1e-5)
+
+
+class LinearToyCLIP(nn.Module):
+    """encode_image = per-channel mean of the CLIP input (R^3); fixed text embeddings."""
+
+    def __init__(self, hazy, clear):
+        super().__init__()
+        self.text = {0: torch.tensor(hazy), 1: torch.tensor(clear)}
+
+    def encode_image(self, x):
+        return x.mean(dim=(2, 3))
+
+    def encode_text(self, which):
+        return self.text[which].unsqueeze(0)
+
+
+def test_loss_is_zero_when_embedding_moves_along_text_direction(loss):
+    toy = LinearToyCLIP(hazy=[1.0, 0.2, -0.3], clear=[0.1, 0.9, 0.4])
+    object.__setattr__(loss, 'clip', toy)
+    loss.prompts = (('h', 'c'), )
+    loss.text_direction = loss._text_directions(lambda texts: 0 if texts[0] == 'h' else 1)
+    d = loss.text_direction[0].double()
+    mean = loss.clip_mean.view(3).double()
+    std = loss.clip_std.view(3).double()
+
+    def image_with_embedding(e):
+        pixel01 = e * std + mean  # constant image whose CLIP-normalised channels equal e
+        assert (pixel01 > 0).all() and (pixel01 < 1).all()
+        return (pixel01 * 2 - 1).float().view(1, 3, 1, 1).expand(1, 3, 16, 16).contiguous()
+
+    e_in = torch.tensor([0.3, -0.2, 0.25], dtype=torch.float64)
+    e_in = e_in if e_in @ d < 0 else -e_in
+    unit_in = e_in / e_in.norm()
+    reflected = unit_in - 2 * (unit_in @ d) * d  # unit vector; reflected - unit_in is along +d
+    inp = image_with_embedding(0.5 * unit_in)
+    along = image_with_embedding(0.4 * reflected)
+    against = image_with_embedding(0.4 * (unit_in + 2 * (unit_in @ d) * d))
+    assert loss(along, inp).item() == pytest.approx(0.0, abs=1e-5)
+    assert loss(against, inp).item() > 1.0
+
+
+def test_gradient_reaches_pred_only(loss):
+    pred = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
+    inp = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
+    loss(pred, inp).backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0
+    assert inp.grad is None
+    assert all(p.grad is None and not p.requires_grad for p in loss.clip.parameters())
+
+
+def test_clip_is_hidden_frozen_and_eval(loss):
+    holder = nn.Module()
+    holder.net = nn.Conv2d(3, 3, 1)
+    holder.loss = loss
+    holder.train()
+    assert not loss.clip.training
+    assert set(holder.state_dict()) == {'net.weight', 'net.bias'}
+    assert len(list(holder.parameters())) == 2
+    holder.to(torch.float64)
+    assert next(loss.clip.parameters()).dtype == torch.float64
+    assert loss.text_direction.dtype == torch.float64
+
+
+def test_registered_and_works_under_autocast(tiny_clip_name):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        loss = MODELS.build(dict(type='CLIPHazeClearLoss', clip_model=tiny_clip_name,
+                                 pretrained=None, input_range=(0, 1), loss_weight=2.0))
+    pred = torch.rand(2, 3, 20, 20, requires_grad=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        value = loss(pred, torch.rand(2, 3, 20, 20))
+    value.backward()
+    assert torch.isfinite(value) and 0 <= value.item() <= 4.0
+    assert torch.isfinite(pred.grad).all()
+
+
+def test_random_weights_warn(tiny_clip_name):
+    with pytest.warns(UserWarning, match='RANDOMLY initialised'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None)
+
+
+@pytest.fixture
+def fake_tag(tiny_clip_name, monkeypatch):
+    """An open_clip tag for the tiny model whose weights live on an unreachable hub repo."""
+    from open_clip import pretrained as registry
+    monkeypatch.setitem(registry._PRETRAINED, tiny_clip_name,
+                        {'testtag': dict(hf_hub='mmbilalora-tests/no-such-repo/')})
+    return 'testtag'
+
+
+def test_offline_without_weights_fails_fast_with_instructions(tiny_clip_name, fake_tag,
+                                                              monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    monkeypatch.delenv('MMBILALORA_CLIP_WEIGHTS', raising=False)
+    start = time.perf_counter()
+    with pytest.raises(CLIPWeightsUnavailable) as err:
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=fake_tag)
+    assert time.perf_counter() - start < 1.0
+    assert 'MMBILALORA_CLIP_WEIGHTS' in str(err.value)
+    assert 'mmbilalora-tests/no-such-repo' in str(err.value)
+
+
+def test_weights_from_environment_variable_and_file(tiny_clip_name, fake_tag, monkeypatch,
+                                                    tmp_path):
+    torch.manual_seed(5)
+    source = open_clip.create_model(tiny_clip_name)
+    path = tmp_path / 'tiny.pt'
+    torch.save(source.state_dict(), path)
+    monkeypatch.setenv('MMBILALORA_CLIP_WEIGHTS', str(path))
+    from_env = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=fake_tag)
+    from_file = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=str(path))
+    for loaded in (from_env, from_file):
+        for key, value in source.state_dict().items():
+            assert torch.equal(loaded.clip.state_dict()[key], value), key
+    assert str(path) in from_env.weights_source and 'MMBILALORA_CLIP_WEIGHTS' in from_env.weights_source
+    monkeypatch.setenv('MMBILALORA_CLIP_WEIGHTS', str(tmp_path / 'missing.pt'))
+    with pytest.raises(FileNotFoundError, match='missing.pt'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=fake_tag)
+
+
+def test_bad_arguments(tiny_clip_name):
+    with pytest.raises(KeyError, match='Unknown open_clip model'):
+        CLIPHazeClearLoss(clip_model='no-such-model', pretrained=None)
+    with pytest.raises(FileNotFoundError, match='nowhere'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained='/nowhere/w.pt')
+    with pytest.raises(KeyError, match='neither a file nor an open_clip tag'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained='not-a-tag')
+    with pytest.raises(ValueError, match='pairs'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=(('a', ), ))
