@@ -1,4 +1,5 @@
 from . import transforms  # noqa: F401
+from .bilevel_split import BilevelSplitDataset
 from .image_folder import IMG_EXTENSIONS, ImageFolderDataset, PairedHazeDataset, scan_images
 
-__all__ = ['ImageFolderDataset', 'PairedHazeDataset', 'scan_images', 'IMG_EXTENSIONS']
+__all__ = ['BilevelSplitDataset', 'ImageFolderDataset', 'PairedHazeDataset', 'scan_images', 'IMG_EXTENSIONS']

@@ -1,3 +1,4 @@
+from .bilalora_dehazer import BiLaLoRADehazer
 from .dehazeformer import DehazeFormer
 
-__all__ = ['DehazeFormer']
+__all__ = ['BiLaLoRADehazer', 'DehazeFormer']

@@ -85,7 +85,8 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
 
     Args:
         model_name: an open_clip architecture name (built-in or added with
-            ``open_clip.add_model_config``).
+            ``open_clip.add_model_config``), or the path of an open_clip model-config JSON file
+            (registered under its file stem).
         pretrained: tag, file path, ``'local-dir:FOLDER'`` or None (see module docstring).
         quick_gelu: force QuickGELU activations; None takes the tag's setting (True for
             ``'openai'``), False for files.
@@ -94,6 +95,11 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
         CLIPWeightsUnavailable: a tag's weights are neither supplied, cached nor downloadable.
         FileNotFoundError: a given weights file does not exist.
     """
+    if model_name.endswith('.json'):
+        if not osp.isfile(model_name):
+            raise FileNotFoundError(f'open_clip model config not found: {model_name!r}')
+        open_clip.add_model_config(model_name)
+        model_name = osp.splitext(osp.basename(model_name))[0]
     if model_name not in open_clip.list_models():
         raise KeyError(f'Unknown open_clip model {model_name!r}; register its config with '
                        'open_clip.add_model_config or choose one of open_clip.list_models().')

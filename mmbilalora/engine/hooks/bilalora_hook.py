@@ -1,0 +1,242 @@
+"""BiLaLoRAHook: the schedule of BiLaLoRA (search -> top-k -> fine-tune), gate logging, export.
+
+The hook owns time, not structure: the model injects LoRA when built; the hook decides when the
+search ends, keeps the top-k blocks by gate, removes the other adapters from compute and from the
+optimizer, freezes the gates, and finally writes the adapter (and optionally a merged checkpoint).
+
+Files written into the work dir (rank 0): ``data_split.json`` (the lower/upper split),
+``gate_ranking.md`` / ``gate_ranking.json`` (ranking and the margin between the k-th and (k+1)-th
+gate), ``gate_trajectory.png``, ``bilalora_adapter.pth`` and, with ``save_merged``,
+``bilalora_merged.pth`` (a plain BaseEditModel checkpoint, loadable with ``load_from``).
+
+Checkpoints carry ``checkpoint['bilalora']`` (phase, selection, gate trajectory, split
+fingerprint); resuming in either phase restores them before the model and optimizer states load.
+"""
+import io
+import json
+import os.path as osp
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper
+
+from ...models.editors.bilalora_dehazer import FINETUNE, SEARCH
+from ...models.lora import extract_adapter, layer_gates, lora_layers, merge_lora, remove_lora
+from ...models.lora.merge import save_adapter
+from ...utils.atomic_io import atomic_dump_json, atomic_write_bytes
+from mmagic.registry import HOOKS
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+def rank_gates(gates: Dict[str, float], top_k: int) -> Dict:
+    """Ranking of ``{block: gate value}`` with the top-k selection and its margin.
+
+    Returns:
+        dict(ranking=[(block, gate), ...] best first, selected=[...], margin=g_k - g_(k+1),
+        spread=max - min of all gates).
+    """
+    ranking = sorted(gates.items(), key=lambda kv: (-kv[1], kv[0]))
+    k = min(top_k, len(ranking))
+    margin = ranking[k - 1][1] - ranking[k][1] if k < len(ranking) else float('nan')
+    values = [v for _, v in ranking]
+    return dict(ranking=ranking, selected=[b for b, _ in ranking[:k]], margin=margin,
+                spread=max(values) - min(values))
+
+
+@HOOKS.register_module()
+class BiLaLoRAHook(Hook):
+    """Search for ``search_iters`` iterations (or ``search_epochs`` passes over the training
+    dataloader), keep the ``top_k`` blocks by gate, fine-tune the rest of training.
+
+    Args:
+        search_iters / search_epochs: length of the search phase (give exactly one).
+        top_k: number of blocks kept.
+        log_interval: log gate values to the message hub (``train/gate/<block>``) every N
+            iterations.
+        save_adapter: write the adapter file after training.
+        save_merged: also write a checkpoint with the adapters merged into the base weights.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, search_iters: Optional[int] = None, search_epochs: Optional[float] = None,
+                 top_k: int = 3, log_interval: int = 10, save_adapter: bool = True,
+                 save_merged: bool = False):
+        if (search_iters is None) == (search_epochs is None):
+            raise ValueError('BiLaLoRAHook needs exactly one of search_iters or search_epochs.')
+        if top_k < 1:
+            raise ValueError(f'top_k must be >= 1, got {top_k}')
+        self.search_iters_cfg = search_iters
+        self.search_epochs = search_epochs
+        self.top_k = top_k
+        self.log_interval = log_interval
+        self.save_adapter = save_adapter
+        self.save_merged = save_merged
+        self.search_iters: Optional[int] = search_iters
+        self.selected: Optional[List[str]] = None
+        self.trajectory: List[Dict] = []
+        self.split_fingerprint: Optional[str] = None
+        self.selection_info: Optional[Dict] = None
+
+    # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _gate_values(model) -> Dict[str, float]:
+        return {b: float(g().detach()) for b, g in layer_gates(model.generator).items()}
+
+    def _record(self, it: int, model) -> None:
+        if not self.trajectory or self.trajectory[-1]['iter'] != it:
+            self.trajectory.append(dict(iter=it, gates=self._gate_values(model)))
+
+    def _apply_selection(self, runner, selected: List[str]) -> None:
+        """Drop the adapters outside ``selected``, freeze gates, switch to fine-tuning."""
+        model = _unwrap(runner.model)
+        gates = layer_gates(model.generator)
+        unknown = set(selected) - set(gates)
+        if unknown:
+            raise KeyError(f'Selected blocks {sorted(unknown)} have no LoRA gate in the model.')
+        dropped = [b for b in gates if b not in selected]
+        dropped_params = [g.alpha for b, g in gates.items() if b in dropped]
+        for name, layer in lora_layers(model.generator).items():
+            if any(name.startswith(b + '.') for b in dropped):
+                dropped_params += [layer.lora_A, layer.lora_B]
+        remove_lora(model.generator, blocks=dropped)
+        for block in selected:
+            gates[block].alpha.requires_grad_(False)
+        if isinstance(runner.optim_wrapper, OptimWrapper):
+            runner.optim_wrapper.drop_params(dropped_params)
+        model.phase = FINETUNE
+        self.selected = list(selected)
+
+    # ---------------------------------------------------------------- hook points
+    def before_train(self, runner) -> None:
+        if self.search_iters is None:
+            self.search_iters = max(1, round(self.search_epochs * len(runner.train_dataloader)))
+        dataset = runner.train_dataloader.dataset
+        if hasattr(dataset, 'split_info'):
+            info = dataset.split_info()
+            if self.split_fingerprint not in (None, info['fingerprint']):
+                raise RuntimeError('The lower/upper data split differs from the checkpoint being '
+                                   'resumed (different images or split_seed).')
+            self.split_fingerprint = info['fingerprint']
+            if is_main_process():
+                atomic_dump_json(info, osp.join(runner.work_dir, 'data_split.json'))
+        model = _unwrap(runner.model)
+        if self.selected is None:
+            model.phase = SEARCH
+            self._record(runner.iter, model)
+            print_log(f'BiLaLoRA: search for {self.search_iters} iterations, then keep the top '
+                      f'{self.top_k} of {len(layer_gates(model.generator))} blocks.',
+                      logger='current')
+        else:
+            print_log(f'BiLaLoRA: fine-tuning the kept blocks {self.selected}.',
+                      logger='current')
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        model = _unwrap(runner.model)
+        done = runner.iter + 1
+        if model.phase == SEARCH and (done % self.log_interval == 0 or done == self.search_iters):
+            self._record(done, model)
+            for block, value in self.trajectory[-1]['gates'].items():
+                runner.message_hub.update_scalar(f'train/gate/{block}', value)
+        if model.phase == SEARCH and done >= self.search_iters:
+            self._select(runner, done)
+
+    def _select(self, runner, done: int) -> None:
+        model = _unwrap(runner.model)
+        gates = self._gate_values(model)
+        info = rank_gates(gates, self.top_k)
+        info['iter'] = done
+        self.selection_info = info
+        self._apply_selection(runner, info['selected'])
+        for key in [k for k in runner.message_hub.log_scalars
+                    if k.startswith(('train/gate/', 'train/loss_upper', 'train/hypergrad'))]:
+            runner.message_hub.log_scalars.pop(key)  # search-only values: do not log stale ones
+        print_log(f'BiLaLoRA: search ended at iteration {done}; kept {info["selected"]} '
+                  f'(margin g_k - g_k+1 = {info["margin"]:.3g}, gate spread '
+                  f'{info["spread"]:.3g}).', logger='current')
+        if is_main_process():
+            self._write_ranking(runner.work_dir, info)
+
+    def _write_ranking(self, work_dir: str, info: Dict) -> None:
+        lines = [f'# BiLaLoRA gate ranking (iteration {info["iter"]})', '',
+                 '| rank | block | gate | kept |', '| --- | --- | --- | --- |']
+        for rank, (block, value) in enumerate(info['ranking'], 1):
+            kept = 'yes' if block in info['selected'] else ''
+            lines.append(f'| {rank} | {block} | {value:.6f} | {kept} |')
+        lines += ['', f'Margin between gate {len(info["selected"])} and the next: '
+                  f'{info["margin"]:.6g}; spread of all gates: {info["spread"]:.6g}.',
+                  'A margin that is small against the spread means the search was not '
+                  'decisive (few gate updates or a low gate learning rate).', '']
+        atomic_write_bytes(osp.join(work_dir, 'gate_ranking.md'), '\n'.join(lines).encode())
+        atomic_dump_json(info, osp.join(work_dir, 'gate_ranking.json'))
+
+    def after_train(self, runner) -> None:
+        if not is_main_process():
+            return
+        model = _unwrap(runner.model)
+        if self.trajectory:
+            self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
+        if self.save_adapter:
+            adapter = extract_adapter(
+                model.generator, selected_blocks=self.selected,
+                meta=dict(phase=model.phase, iter=runner.iter,
+                          generator=type(model.generator).__name__))
+            path = osp.join(runner.work_dir, 'bilalora_adapter.pth')
+            save_adapter(adapter, path)
+            print_log(f'BiLaLoRA: adapter written to {path}', logger='current')
+        if self.save_merged:
+            merged = merge_lora(model.generator)
+            state = {f'generator.{k}': v for k, v in merged.state_dict().items()}
+            buffer = io.BytesIO()
+            torch.save(dict(state_dict=state, meta=dict(iter=runner.iter,
+                                                        selected=self.selected)), buffer)
+            path = osp.join(runner.work_dir, 'bilalora_merged.pth')
+            atomic_write_bytes(path, buffer.getvalue())
+            print_log(f'BiLaLoRA: merged checkpoint written to {path}', logger='current')
+
+    def _plot(self, path: str) -> None:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        iters = [p['iter'] for p in self.trajectory]
+        blocks = list(self.trajectory[0]['gates'])
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+        for block in blocks:
+            values = [p['gates'].get(block, float('nan')) for p in self.trajectory]
+            style = '-' if self.selected and block in self.selected else ':'
+            ax.plot(iters, values, style, label=block)
+        if self.search_iters is not None:
+            ax.axvline(self.search_iters, color='gray', lw=0.8)
+        ax.set_xlabel('iteration')
+        ax.set_ylabel('gate sigmoid(alpha)')
+        ax.set_title('BiLaLoRA gates (solid: kept blocks)')
+        if len(blocks) <= 20:
+            ax.legend(fontsize=6, ncol=2)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png')
+        plt.close(fig)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['bilalora'] = dict(
+            phase=_unwrap(runner.model).phase, selected=self.selected,
+            search_iters=self.search_iters, trajectory=self.trajectory,
+            split_fingerprint=self.split_fingerprint, selection_info=self.selection_info)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('bilalora')
+        if state is None:
+            return
+        self.trajectory = list(state.get('trajectory') or [])
+        self.split_fingerprint = state.get('split_fingerprint')
+        self.selection_info = state.get('selection_info')
+        if state.get('phase') == FINETUNE and state.get('selected'):
+            self._apply_selection(runner, state['selected'])

@@ -1,0 +1,8 @@
+from .layer_positioning_optim_wrapper import (HYPERGRADIENT_MODES, LayerPositioningOptimWrapper,
+                                              LayerPositioningOptimWrapperConstructor,
+                                              split_lora_and_gate_params)
+
+__all__ = [
+    'HYPERGRADIENT_MODES', 'LayerPositioningOptimWrapper',
+    'LayerPositioningOptimWrapperConstructor', 'split_lora_and_gate_params'
+]
