@@ -5,9 +5,14 @@ the fixes use the stack's own extension points (mmengine's checkpoint-loader reg
 Pinned-version fixes (numpy < 2, diffusers 0.28.2, setuptools < 81, mmcv built with -std=c++20)
 live in ``requirements/`` and ``tools/install_env.sh``.
 """
+import warnings
+
+import mmengine.dist.utils as _dist_utils
 import numpy as np
 import torch
+import torch.distributed as _torch_dist
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model.wrappers import MMDistributedDataParallel
 from mmengine.runner.checkpoint import CheckpointLoader
 
 # Fix 1 -- loading mmengine checkpoints under torch >= 2.6.
@@ -37,3 +42,48 @@ def load_from_local_weights_only(filename: str, map_location=None):
 
 
 CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_weights_only)
+
+
+# Fix 2 -- distributed launch on machines without CUDA.
+# Breaks: ``tools/dist_train.sh`` / ``--launcher pytorch`` on CPU stops with "Found no NVIDIA
+#   driver" before any training.
+# Why: mmengine 0.10.7's ``_init_dist_pytorch`` calls ``torch.cuda.set_device(local_rank)``
+#   unconditionally.
+# How: without CUDA, initialise the process group directly (gloo; a configured 'nccl', which
+#   cannot work without CUDA, is replaced by 'gloo' with a warning). With CUDA nothing changes.
+# Remove when: mmengine skips ``set_device`` on CPU-only hosts.
+_init_dist_pytorch_with_cuda = _dist_utils._init_dist_pytorch
+
+
+def init_dist_pytorch_cpu_aware(backend: str = 'nccl', init_backend: str = 'torch', **kwargs):
+    """mmengine's ``_init_dist_pytorch`` that also works on hosts without CUDA."""
+    if torch.cuda.is_available() or init_backend != 'torch':
+        return _init_dist_pytorch_with_cuda(backend, init_backend=init_backend, **kwargs)
+    if backend == 'nccl':
+        warnings.warn("No CUDA device: using the 'gloo' backend instead of 'nccl'.")
+        backend = 'gloo'
+    _torch_dist.init_process_group(backend=backend, **kwargs)
+
+
+_dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
+
+
+# Fix 3 -- DistributedDataParallel of CPU modules.
+# Breaks: the same launch fails next in ``Runner.wrap_model`` with "device_ids ... only work with
+#   ... GPU modules or CPU modules, but got device_ids [0]".
+# Why: mmengine 0.10.7 always passes ``device_ids=[LOCAL_RANK]`` to its DDP wrappers, which
+#   torch rejects for modules on the CPU.
+# How: drop ``device_ids`` when the wrapped module's parameters are on the CPU.
+# Remove when: mmengine sets ``device_ids`` only for accelerator devices.
+_mmddp_init = MMDistributedDataParallel.__init__
+
+
+def mmddp_init_cpu_aware(self, module, *args, **kwargs):
+    """``MMDistributedDataParallel.__init__`` that accepts CPU modules."""
+    param = next(module.parameters(), None)
+    if param is not None and param.device.type == 'cpu':
+        kwargs.pop('device_ids', None)
+    _mmddp_init(self, module, *args, **kwargs)
+
+
+MMDistributedDataParallel.__init__ = mmddp_init_cpu_aware

@@ -35,6 +35,11 @@ def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
 
+def _generator(runner):
+    """The (unwrapped) generator of the runner's BiLaLoRADehazer, also under DDP wrappers."""
+    return _unwrap(_unwrap(runner.model).generator)
+
+
 def rank_gates(gates: Dict[str, float], top_k: int) -> Dict:
     """Ranking of ``{block: gate value}`` with the top-k selection and its margin.
 
@@ -87,26 +92,26 @@ class BiLaLoRAHook(Hook):
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
-    def _gate_values(model) -> Dict[str, float]:
-        return {b: float(g().detach()) for b, g in layer_gates(model.generator).items()}
+    def _gate_values(generator) -> Dict[str, float]:
+        return {b: float(g().detach()) for b, g in layer_gates(generator).items()}
 
-    def _record(self, it: int, model) -> None:
+    def _record(self, it: int, generator) -> None:
         if not self.trajectory or self.trajectory[-1]['iter'] != it:
-            self.trajectory.append(dict(iter=it, gates=self._gate_values(model)))
+            self.trajectory.append(dict(iter=it, gates=self._gate_values(generator)))
 
     def _apply_selection(self, runner, selected: List[str]) -> None:
         """Drop the adapters outside ``selected``, freeze gates, switch to fine-tuning."""
-        model = _unwrap(runner.model)
-        gates = layer_gates(model.generator)
+        model, generator = _unwrap(runner.model), _generator(runner)
+        gates = layer_gates(generator)
         unknown = set(selected) - set(gates)
         if unknown:
             raise KeyError(f'Selected blocks {sorted(unknown)} have no LoRA gate in the model.')
         dropped = [b for b in gates if b not in selected]
         dropped_params = [g.alpha for b, g in gates.items() if b in dropped]
-        for name, layer in lora_layers(model.generator).items():
+        for name, layer in lora_layers(generator).items():
             if any(name.startswith(b + '.') for b in dropped):
                 dropped_params += [layer.lora_A, layer.lora_B]
-        remove_lora(model.generator, blocks=dropped)
+        remove_lora(generator, blocks=dropped)
         for block in selected:
             gates[block].alpha.requires_grad_(False)
         if isinstance(runner.optim_wrapper, OptimWrapper):
@@ -127,12 +132,12 @@ class BiLaLoRAHook(Hook):
             self.split_fingerprint = info['fingerprint']
             if is_main_process():
                 atomic_dump_json(info, osp.join(runner.work_dir, 'data_split.json'))
-        model = _unwrap(runner.model)
+        model, generator = _unwrap(runner.model), _generator(runner)
         if self.selected is None:
             model.phase = SEARCH
-            self._record(runner.iter, model)
+            self._record(runner.iter, generator)
             print_log(f'BiLaLoRA: search for {self.search_iters} iterations, then keep the top '
-                      f'{self.top_k} of {len(layer_gates(model.generator))} blocks.',
+                      f'{self.top_k} of {len(layer_gates(generator))} blocks.',
                       logger='current')
         else:
             print_log(f'BiLaLoRA: fine-tuning the kept blocks {self.selected}.',
@@ -142,15 +147,14 @@ class BiLaLoRAHook(Hook):
         model = _unwrap(runner.model)
         done = runner.iter + 1
         if model.phase == SEARCH and (done % self.log_interval == 0 or done == self.search_iters):
-            self._record(done, model)
+            self._record(done, _generator(runner))
             for block, value in self.trajectory[-1]['gates'].items():
                 runner.message_hub.update_scalar(f'train/gate/{block}', value)
         if model.phase == SEARCH and done >= self.search_iters:
             self._select(runner, done)
 
     def _select(self, runner, done: int) -> None:
-        model = _unwrap(runner.model)
-        gates = self._gate_values(model)
+        gates = self._gate_values(_generator(runner))
         info = rank_gates(gates, self.top_k)
         info['iter'] = done
         self.selection_info = info
@@ -180,19 +184,19 @@ class BiLaLoRAHook(Hook):
     def after_train(self, runner) -> None:
         if not is_main_process():
             return
-        model = _unwrap(runner.model)
+        model, generator = _unwrap(runner.model), _generator(runner)
         if self.trajectory:
             self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
         if self.save_adapter:
             adapter = extract_adapter(
-                model.generator, selected_blocks=self.selected,
+                generator, selected_blocks=self.selected,
                 meta=dict(phase=model.phase, iter=runner.iter,
-                          generator=type(model.generator).__name__))
+                          generator=type(generator).__name__))
             path = osp.join(runner.work_dir, 'bilalora_adapter.pth')
             save_adapter(adapter, path)
             print_log(f'BiLaLoRA: adapter written to {path}', logger='current')
         if self.save_merged:
-            merged = merge_lora(model.generator)
+            merged = merge_lora(generator)
             state = {f'generator.{k}': v for k, v in merged.state_dict().items()}
             buffer = io.BytesIO()
             torch.save(dict(state_dict=state, meta=dict(iter=runner.iter,

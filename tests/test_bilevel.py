@@ -1,0 +1,319 @@
+"""The bilevel method: hypergradient arithmetic, pass count, ranking, phase switch, resume, DDP."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper
+
+from conftest import ROOT
+from mmbilalora.engine.hooks import rank_gates
+from mmbilalora.engine.optimizers import (LayerPositioningOptimWrapper,
+                                          LayerPositioningOptimWrapperConstructor,
+                                          split_lora_and_gate_params)
+from mmbilalora.models.lora import inject_lora, layer_gates, lora_layers
+
+TINY_CONFIG = osp.join(ROOT, 'tests', 'configs', 'bilalora_dehazeformer_tiny.py')
+
+
+class ChannelBlock(nn.Module):
+    """y_c = x_c + conv(x_c) on one channel c (base conv weight 0)."""
+
+    def __init__(self, channel):
+        super().__init__()
+        self.channel = channel
+        self.conv = nn.Conv2d(1, 1, 1, bias=False)
+        nn.init.zeros_(self.conv.weight)
+
+    def forward(self, x):
+        c = self.channel
+        out = x.clone()
+        out[:, c:c + 1] = x[:, c:c + 1] + self.conv(x[:, c:c + 1])
+        return out
+
+
+class ToyNet(nn.Module):
+
+    def __init__(self, channels=3):
+        super().__init__()
+        self.blocks = nn.Sequential(*[ChannelBlock(c) for c in range(channels)])
+
+    def forward(self, x):
+        return self.blocks(x)
+
+
+def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SGD'):
+    torch.manual_seed(seed)
+    net = ToyNet()
+    inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, verbose=False)
+    with torch.no_grad():  # start off B = 0 so that gates have a gradient at step one
+        for i, layer in enumerate(lora_layers(net).values()):
+            layer.lora_A.fill_(1.0)
+            layer.lora_B.fill_(0.1 * (i + 1))
+    lora, gates = split_lora_and_gate_params(net)
+    gate_opt = (torch.optim.SGD(gates, lr=gate_lr) if gate_optimizer == 'SGD' else
+                torch.optim.AdamW(gates, lr=gate_lr, betas=(0.5, 0.999), weight_decay=1e-3))
+    wrapper = LayerPositioningOptimWrapper(
+        lora=OptimWrapper(torch.optim.SGD(lora, lr=lora_lr)), gate=OptimWrapper(gate_opt),
+        hypergradient=mode)
+    return net, wrapper
+
+
+def residual_loss(net, x, scale):
+    """mean_c ((y_c - scale_c * x_c)^2): targets y = scale * x per channel."""
+    return ((net(x) - scale.view(1, -1, 1, 1) * x)**2).mean()
+
+
+LOWER_SCALE = torch.tensor([2.0, 2.0, 2.0])
+UPPER_SCALE = torch.tensor([0.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize('mode', ['paper', 'authors_code', 'first_order'])
+def test_hypergradient_matches_independent_autograd(mode):
+    net, wrapper = toy_setup(mode)
+    x_up, x_low = torch.rand(4, 3, 5, 5), torch.rand(4, 3, 5, 5)
+    lora, gates = split_lora_and_gate_params(net)
+    dF = torch.autograd.grad(residual_loss(net, x_up, UPPER_SCALE), lora + gates)
+    df = torch.autograd.grad(residual_loss(net, x_low, LOWER_SCALE), lora + gates)
+    n = len(lora)
+    dot = sum((a * b).sum() for a, b in zip(dF[:n], df[:n]))
+    ratio = dot / sum((b * b).sum() for b in df[:n])
+    expected = {
+        'paper': [a - ratio * b for a, b in zip(dF[n:], df[n:])],
+        'authors_code': [a + 0.1 * ratio * b for a, b in zip(dF[n:], df[n:])],
+        'first_order': list(dF[n:]),
+    }[mode]
+    before_w = [p.detach().clone() for p in lora]
+    before_a = [p.detach().clone() for p in gates]
+    logs = wrapper.bilevel_step(lambda: residual_loss(net, x_up, UPPER_SCALE),
+                                lambda: residual_loss(net, x_low, LOWER_SCALE))
+    assert logs['hypergrad_ratio'].item() == pytest.approx(ratio.item(), rel=1e-5)
+    for p, p0, g in zip(gates, before_a, expected):
+        torch.testing.assert_close(p.detach(), p0 - 0.5 * g, rtol=1e-5, atol=1e-7)
+    for p, p0, g in zip(lora, before_w, df[:n]):  # LoRA steps with df/dw only
+        torch.testing.assert_close(p.detach(), p0 - 0.1 * g, rtol=1e-5, atol=1e-7)
+
+
+def test_search_iteration_costs_two_forward_and_two_backward_passes():
+    net, wrapper = toy_setup()
+    counts = dict(forward=0, backward=0)
+    net.register_forward_hook(lambda *a: counts.__setitem__('forward', counts['forward'] + 1))
+    net.register_full_backward_hook(
+        lambda *a: counts.__setitem__('backward', counts['backward'] + 1))
+    x = torch.rand(2, 3, 4, 4, requires_grad=True)  # so the full backward hook fires
+    wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
+                         lambda: residual_loss(net, x, LOWER_SCALE))
+    assert counts == dict(forward=2, backward=2)
+    wrapper.lower_step(lambda: residual_loss(net, x, LOWER_SCALE))
+    assert counts == dict(forward=3, backward=3)
+
+
+def test_search_ranks_the_only_block_that_lowers_the_upper_loss_first():
+    """Lower level: every channel should double (all blocks help). Upper level: only channel 1
+    should double, channels 0 and 2 should vanish; block 1 alone can lower the upper loss."""
+    net, wrapper = toy_setup(gate_lr=0.05, gate_optimizer='AdamW', lora_lr=0.05)
+    torch.manual_seed(1)
+    for _ in range(40):
+        x_up, x_low = torch.rand(4, 3, 6, 6), torch.rand(4, 3, 6, 6)
+        wrapper.bilevel_step(lambda: residual_loss(net, x_up, UPPER_SCALE),
+                             lambda: residual_loss(net, x_low, LOWER_SCALE))
+    gates = {b: float(g()) for b, g in layer_gates(net).items()}
+    info = rank_gates(gates, top_k=1)
+    assert info['selected'] == ['blocks.1']
+    assert gates['blocks.1'] > 0.5 > max(gates['blocks.0'], gates['blocks.2'])
+    assert info['margin'] > 0.1
+
+
+def test_constructor_puts_lora_and_gates_in_separate_optimizers():
+    net, _ = toy_setup()
+    wrapper = LayerPositioningOptimWrapperConstructor(dict(
+        type='LayerPositioningOptimWrapper',
+        lora=dict(optimizer=dict(type='Adam', lr=1e-6), clip_grad=dict(max_norm=5.0)),
+        gate=dict(optimizer=dict(type='AdamW', lr=3e-4, betas=(0.5, 0.999),
+                                 weight_decay=1e-3))))(net)
+    lora_ids = {id(p) for p in wrapper.lora_params}
+    gate_ids = {id(p) for p in wrapper.gate_params}
+    assert lora_ids.isdisjoint(gate_ids)
+    assert gate_ids == {id(g.alpha) for g in layer_gates(net).values()}
+    assert len(lora_ids) == 2 * len(lora_layers(net))
+    assert wrapper['gate'].optimizer.defaults['betas'] == (0.5, 0.999)
+    assert wrapper['lora'].clip_grad_kwargs == dict(max_norm=5.0)
+    with pytest.raises(ValueError, match='hypergradient'):
+        LayerPositioningOptimWrapper(wrapper['lora'], wrapper['gate'], hypergradient='nope')
+    plain = ToyNet()
+    with pytest.raises(ValueError, match='no trainable LoRA'):
+        LayerPositioningOptimWrapperConstructor(dict(
+            lora=dict(optimizer=dict(type='Adam', lr=1)),
+            gate=dict(optimizer=dict(type='AdamW', lr=1))))(plain)
+
+
+def test_optimizer_state_round_trip_and_drop_params():
+    net, wrapper = toy_setup(gate_optimizer='AdamW')
+    x = torch.rand(2, 3, 4, 4)
+    wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
+                         lambda: residual_loss(net, x, LOWER_SCALE))
+    state = wrapper.state_dict()
+    assert set(state) == {'lora', 'gate'}
+    net2, wrapper2 = toy_setup(gate_optimizer='AdamW')
+    wrapper2.load_state_dict(state)
+    assert wrapper2['gate'].optimizer.state_dict()['state'][0]['step'] == 1
+    gate0 = layer_gates(net)['blocks.0'].alpha
+    assert wrapper.drop_params([gate0]) == 1
+    assert all(p is not gate0 for p in wrapper.gate_params)
+    assert gate0 not in wrapper['gate'].optimizer.state
+
+
+def test_amp_bfloat16_step_runs_on_cpu():
+    net, _ = toy_setup()
+    lora, gates = split_lora_and_gate_params(net)
+    wrapper = LayerPositioningOptimWrapper(
+        lora=OptimWrapper(torch.optim.SGD(lora, lr=0.1)),
+        gate=OptimWrapper(torch.optim.SGD(gates, lr=0.1)), amp=True, amp_dtype='bfloat16')
+    x = torch.rand(2, 3, 4, 4)
+    before = [p.detach().clone() for p in gates]
+    logs = wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
+                                lambda: residual_loss(net, x, LOWER_SCALE))
+    assert torch.isfinite(logs['loss_upper']) and torch.isfinite(logs['hypergrad_ratio'])
+    assert any(not torch.equal(p, b) for p, b in zip(gates, before))
+
+
+# ---------------------------------------------------------------- end to end through tools/
+
+
+@pytest.fixture(scope='module')
+def hazy_folder(sample_split):
+    return sample_split / 'val'  # five photos stand in for an unlabeled hazy set
+
+
+@pytest.fixture(scope='module')
+def tiny_clip_json(tmp_path_factory):
+    from conftest import TINY_CLIP_CONFIG
+    path = tmp_path_factory.mktemp('clipcfg') / 'mmbilalora-tiny-e2e.json'
+    path.write_text(json.dumps(TINY_CLIP_CONFIG))
+    return path
+
+
+def tiny_options(folder, clip_json, max_iters):
+    return [
+        f'train_dataloader.dataset.dataset.data_root={folder}',
+        f'val_dataloader.dataset.data_root={folder}', f'test_dataloader.dataset.data_root={folder}',
+        'train_dataloader.dataset.dataset.pipeline.1.size=48',
+        f'model.loss.clip_model={clip_json}', f'train_cfg.max_iters={max_iters}',
+    ]
+
+
+def run(cmd, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=osp.join(ROOT, 'tests') + os.pathsep + ROOT,
+               **(env_extra or {}))
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def train(work_dir, folder, clip_json, max_iters, resume=False, extra=()):
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), TINY_CONFIG, '--work-dir',
+           str(work_dir)] + (['--resume'] if resume else []) + [
+               '--cfg-options', *tiny_options(folder, clip_json, max_iters), *extra]
+    return run(cmd)
+
+
+def lora_state(work_dir):
+    return torch.load(osp.join(work_dir, 'rank0_state.pt'), weights_only=True)
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory, hazy_folder, tiny_clip_json):
+    work = tmp_path_factory.mktemp('uninterrupted')
+    log = train(work, hazy_folder, tiny_clip_json, 5)
+    return work, log
+
+
+def test_phase_switch_keeps_exactly_top_k_and_writes_outputs(uninterrupted):
+    work, log = uninterrupted
+    ranking = json.loads((work / 'gate_ranking.json').read_text())
+    assert ranking['iter'] == 3 and len(ranking['selected']) == 3
+    best = [block for block, _ in ranking['ranking'][:3]]
+    assert ranking['selected'] == best
+    state = lora_state(work)
+    assert state['phase'] == 'finetune'
+    blocks = {k.split('.attn')[0].split('.mlp')[0] for k in state['state'] if 'lora_A' in k}
+    assert blocks == set(best)
+    gate_keys = {k[:-len('.lora_gate.alpha')] for k in state['state'] if k.endswith('gate.alpha')}
+    assert gate_keys == set(best)
+    for name in ('gate_trajectory.png', 'gate_ranking.md', 'data_split.json',
+                 'bilalora_adapter.pth', 'bilalora_merged.pth'):
+        assert (work / name).is_file(), name
+    split = json.loads((work / 'data_split.json').read_text())
+    assert len(split['lower']) + len(split['upper']) == 5
+    assert not set(split['lower']) & set(split['upper'])
+    assert 'loss_upper' in log and 'hypergrad_ratio' in log
+
+
+def test_resume_mid_search_equals_uninterrupted_run(uninterrupted, tmp_path, hazy_folder,
+                                                    tiny_clip_json):
+    reference, _ = uninterrupted
+    work = tmp_path / 'resumed'
+    train(work, hazy_folder, tiny_clip_json, 2)  # stop inside the search phase
+    log = train(work, hazy_folder, tiny_clip_json, 5, resume=True)
+    assert 'Advance dataloader 2 steps' in log
+    ref, got = lora_state(reference), lora_state(work)
+    assert ref['phase'] == got['phase'] == 'finetune'
+    assert set(ref['state']) == set(got['state'])
+    for key, value in ref['state'].items():
+        torch.testing.assert_close(got['state'][key], value, rtol=0, atol=1e-6, msg=key)
+    assert (json.loads((work / 'gate_ranking.json').read_text())['selected']
+            == json.loads((reference / 'gate_ranking.json').read_text())['selected'])
+
+
+def test_resume_in_finetune_phase_restores_selection(uninterrupted, tmp_path, hazy_folder,
+                                                     tiny_clip_json):
+    reference, _ = uninterrupted
+    work = tmp_path / 'resumed_ft'
+    train(work, hazy_folder, tiny_clip_json, 4)
+    log = train(work, hazy_folder, tiny_clip_json, 5, resume=True)
+    assert 'fine-tuning the kept blocks' in log
+    ref, got = lora_state(reference), lora_state(work)
+    for key, value in ref['state'].items():
+        torch.testing.assert_close(got['state'][key], value, rtol=0, atol=1e-6, msg=key)
+
+
+def test_two_process_ddp_keeps_ranks_identical(tmp_path, hazy_folder, tiny_clip_json):
+    work = tmp_path / 'ddp'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+           '--master_port=29517', osp.join(ROOT, 'tools', 'train.py'), TINY_CONFIG,
+           '--launcher', 'pytorch', '--work-dir', str(work), '--cfg-options',
+           *tiny_options(hazy_folder, tiny_clip_json, 4), 'env_cfg.dist_cfg.backend=gloo']
+    run(cmd, env_extra=dict(OMP_NUM_THREADS='1'))
+    rank0 = torch.load(work / 'rank0_state.pt', weights_only=True)
+    rank1 = torch.load(work / 'rank1_state.pt', weights_only=True)
+    assert rank0['phase'] == rank1['phase'] == 'finetune'
+    assert set(rank0['state']) == set(rank1['state'])
+    for key, value in rank0['state'].items():
+        assert torch.equal(rank1['state'][key], value), key
+    moved = [k for k, v in rank0['state'].items() if k.endswith('lora_B') and v.abs().sum() > 0]
+    assert moved, 'LoRA weights did not train'
+
+
+@pytest.mark.parametrize('config', ['dehazeformer_rtts.py', 'nafnet_rtts.py'])
+def test_two_iteration_smoke_run_of_each_bilalora_config(config, tmp_path, hazy_folder,
+                                                         tiny_clip_json):
+    """Every shipped config trains through tools/train.py (1 search + 1 fine-tune iteration)."""
+    work = tmp_path / config
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+           osp.join(ROOT, 'configs', 'bilalora', config), '--work-dir', str(work),
+           '--cfg-options', f'train_dataloader.dataset.dataset.data_root={hazy_folder}',
+           f'val_dataloader.dataset.data_root={hazy_folder}',
+           f'test_dataloader.dataset.data_root={hazy_folder}',
+           'train_dataloader.dataset.dataset.pipeline.1.size=32', 'train_dataloader.batch_size=2',
+           'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+           f'model.loss.clip_model={tiny_clip_json}', 'model.loss.pretrained=None',
+           'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
+           'custom_hooks.0.search_epochs=0.5']
+    log = run(cmd)
+    assert 'Epoch(train) [1][2/2]' in log
+    assert 'search ended at iteration 1' in log
+    assert (work / 'bilalora_adapter.pth').is_file() and (work / 'epoch_1.pth').is_file()
