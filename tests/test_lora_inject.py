@@ -211,3 +211,15 @@ def test_adapter_round_trip_and_errors(tmp_path):
     torch.save({'state_dict': {}}, not_adapter)
     with pytest.raises(ValueError, match='not an mmbilalora adapter'):
         read_adapter(str(not_adapter))
+
+
+def test_direct_children_only_and_multihead_out_proj_guard():
+    model = build('DehazeFormer')
+    block = model.layer3.blocks[0]
+    from mmbilalora.models.lora import find_target_layers
+    assert find_target_layers(block, recursive=False) == []  # its convs are nested
+    assert find_target_layers(block.attn, recursive=False) == ['conv', 'V', 'proj', 'QK']
+    mha_block = torch.nn.Module()
+    mha_block.attn = torch.nn.MultiheadAttention(8, 2)
+    mha_block.fc = torch.nn.Linear(8, 8)
+    assert find_target_layers(mha_block) == ['fc']

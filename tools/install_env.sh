@@ -7,15 +7,15 @@
 # script; otherwise it is brought up to date. mmcv 2.1.0 has no wheel for today's torch, so it is
 # built from the sdist with full ops (MMCV_WITH_OPS=1); its setup.py hard-codes -std=c++14/17,
 # which torch 2.14 headers reject, so the flag is raised to -std=c++20 in a scratch copy. The built
-# wheel is kept in .cache/wheels inside the repository (and pip's own cache), so a second install
-# on the same machine skips the ~8 minute build.
+# wheel is kept in $MMBILALORA_WHEEL_CACHE (default ~/.cache/mmbilalora/wheels), so later installs
+# on the same machine (other clones too) skip the ~8 minute build.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${1:-$ROOT/.venv}
 PY=${PYTHON:-python3.11}
 MMCV_VERSION=2.1.0
-WHEELS=$ROOT/.cache/wheels
+WHEELS=${MMBILALORA_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmbilalora/wheels}
 
 stamp_of() {
   cat "$ROOT"/requirements/*.txt "$ROOT/tools/install_env.sh" "$ROOT/setup.cfg" | sha256sum | cut -c1-16

@@ -6,7 +6,8 @@ A ``lora_cfg`` (a plain dict, e.g. from a config file)::
         search_space=['layer3.blocks.*', dict(type='NAFBlock')],  # names, globs, module types
         targets=dict(types=('Conv2d', 'Linear'),                  # layer types inside a block
                      include=None,                                # fnmatch patterns, relative
-                     exclude=('*meta*', )),                       #   to the block
+                     exclude=('*meta*', ),                        #   to the block
+                     recursive=True),                             # False: direct children only
         r=8, lora_alpha=16, dropout=0.0,
         gate=True)                                                # one LayerGate per block
 
@@ -127,20 +128,29 @@ def resolve_search_space(model: nn.Module,
 def find_target_layers(block: nn.Module,
                        types: Sequence[str] = ('Conv2d', 'Linear'),
                        include: Optional[Sequence[str]] = None,
-                       exclude: Optional[Sequence[str]] = None) -> List[str]:
-    """Names (relative to ``block``) of the layers to adapt, found recursively.
+                       exclude: Optional[Sequence[str]] = None,
+                       recursive: bool = True) -> List[str]:
+    """Names (relative to ``block``) of the layers to adapt.
 
     A layer qualifies when its class is exactly one of ``types`` or a subclass that does not
     override ``forward`` (so the LoRA forward is faithful), its name matches one of ``include``
-    (if given) and none of ``exclude``.
+    (if given) and none of ``exclude``. ``recursive=False`` looks at the block's direct children
+    only (the authors' code); the default searches the whole block, since projections are often
+    nested (DehazeFormer's attention and MLP convs). The ``out_proj`` of an
+    ``nn.MultiheadAttention`` is never chosen: that module reads the weight directly instead of
+    calling the layer, so an adapter there would be silently ignored.
     """
     unknown = set(types) - set(LORA_CLASSES)
     if unknown:
         raise ValueError(f'Unsupported LoRA target types {sorted(unknown)}; '
                          f'supported: {sorted(LORA_CLASSES)}')
+    skipped = {f'{name}.out_proj' if name else 'out_proj'
+               for name, module in block.named_modules()
+               if isinstance(module, nn.MultiheadAttention)}
+    candidates = block.named_modules() if recursive else block.named_children()
     targets = []
-    for name, module in block.named_modules():
-        if not name or isinstance(module, LoRALayerMixin):
+    for name, module in candidates:
+        if not name or isinstance(module, LoRALayerMixin) or name in skipped:
             continue
         for type_name in types:
             base_cls = LORA_CLASSES[type_name][0]
