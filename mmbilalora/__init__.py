@@ -5,6 +5,6 @@ stack compatibility fixes and registers every model, loss, transform, dataset, m
 optim wrapper into MMagic's registries.
 """
 from . import compat  # noqa: F401  (first: the fixes must precede mmagic imports elsewhere)
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import apis, datasets, engine, evaluation, models  # noqa: F401
 
 __version__ = '0.1.0'

@@ -1,7 +1,10 @@
 """Test (and evaluate) a checkpoint with an MMagic-style config (mmbilalora registered on import).
 
-    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--work-dir DIR]
+    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--work-dir DIR] [--no-report]
                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+Unless ``--no-report`` is given, the output images and a per-image / mean report
+(``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (TestReportHook).
 """
 import argparse
 import os
@@ -12,6 +15,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
+from mmbilalora.engine.hooks import TestReportHook
 from mmbilalora.utils.atomic_io import atomic_dump_json
 
 
@@ -21,6 +25,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='JSON file to write the metric results to')
     parser.add_argument('--work-dir', help='the dir to save logs and results')
+    parser.add_argument('--no-report', action='store_true',
+                        help='do not write output images and the per-image report')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs')
@@ -61,6 +67,8 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     if args.out:
         runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
+    if not args.no_report:
+        runner.register_hook(TestReportHook())
     runner.test()
 
 

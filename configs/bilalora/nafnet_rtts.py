@@ -29,7 +29,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFileChecked', key='img', channel_order='rgb'),
-    dict(type='PackInputs', keys=['img']),
+    dict(type='PackInputs', keys=['img'], meta_keys=['key']),
 ]
 train_dataloader = dict(
     _delete_=True, batch_size=24, num_workers=4, persistent_workers=False,

@@ -8,8 +8,6 @@ top_k = 3
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=search_epochs + finetune_epochs,
                  val_interval=5)
-val_cfg = dict(type='MultiValLoop')
-test_cfg = dict(type='MultiTestLoop')
 
 optim_wrapper = dict(
     constructor='LayerPositioningOptimWrapperConstructor',

@@ -1,0 +1,138 @@
+"""Inference: build a dehazer from a config + checkpoint (+ adapter), dehaze images in tiles."""
+import os.path as osp
+from dataclasses import dataclass
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmagic.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from ..compat import load_from_local_weights_only
+from ..models.lora import load_adapter
+from ..models.utils.padding import pad_to_multiple
+
+
+@dataclass
+class Dehazer:
+    """A generator with the value mapping of its training data preprocessor.
+
+    ``network input = (rgb_uint8 - mean) / std`` and ``rgb = output * std + mean``.
+    """
+    generator: nn.Module
+    mean: float
+    std: float
+    device: str = 'cpu'
+
+
+def _generator_state(checkpoint: dict, path: str) -> dict:
+    state = checkpoint.get('state_dict', checkpoint)
+    if any(k.startswith('generator.') for k in state):
+        state = {k[len('generator.'):]: v for k, v in state.items() if k.startswith('generator.')}
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    if any(k.endswith(('lora_A', 'lora_B', 'lora_gate.alpha')) for k in state):
+        raise ValueError(f'{path!r} is a BiLaLoRA training checkpoint; dehaze with its merged '
+                         'checkpoint (bilalora_merged.pth) or with the base checkpoint plus '
+                         '--adapter bilalora_adapter.pth.')
+    return state
+
+
+def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] = None,
+                 device: str = 'cpu') -> Dehazer:
+    """Build ``cfg.model.generator`` and load a base / merged / official checkpoint into it.
+
+    Args:
+        config: any config whose ``model`` has ``generator`` and ``data_preprocessor``.
+        checkpoint: BaseEditModel, merged BiLaLoRA or official (``module.``-prefixed) weights.
+        adapter: optional BiLaLoRA adapter file attached on top.
+    """
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmagic'))
+    generator = MODELS.build(cfg.model.generator)
+    if checkpoint:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'Checkpoint not found: {checkpoint!r}')
+        try:
+            loaded = load_from_local_weights_only(checkpoint, map_location='cpu')
+        except Exception as err:
+            raise ValueError(f'Cannot read checkpoint {checkpoint!r} (corrupt or not a '
+                             f'checkpoint): {err}') from err
+        missing, unexpected = generator.load_state_dict(_generator_state(loaded, checkpoint),
+                                                        strict=False)
+        if missing or unexpected:
+            raise ValueError(f'Checkpoint {checkpoint!r} does not fit {type(generator).__name__}'
+                             f': missing {missing[:5]}, unexpected {unexpected[:5]}.')
+    if adapter:
+        load_adapter(generator, adapter)
+    preprocessor = cfg.model.get('data_preprocessor') or {}
+    mean = preprocessor.get('mean', [0.0, 0.0, 0.0])
+    std = preprocessor.get('std', [255.0, 255.0, 255.0])
+    if len(set(mean)) != 1 or len(set(std)) != 1:
+        raise ValueError('Dehazing needs one mean and std for all channels.')
+    return Dehazer(generator.to(device).eval(), float(mean[0]), float(std[0]), device)
+
+
+def tile_windows(size: int, tile: int, overlap: int) -> Iterator[Tuple[int, int]]:
+    """Start/stop pairs covering ``range(size)`` with tiles of ``tile`` overlapping ``overlap``."""
+    if size <= tile:
+        yield 0, size
+        return
+    step = tile - overlap
+    starts = list(range(0, size - tile, step)) + [size - tile]
+    for start in starts:
+        yield start, start + tile
+
+
+def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
+    """Blending weights along one tile axis.
+
+    Inside an overlap the outer quarter of each tile (reflection-padded, so its pixels lack
+    their true neighbours) gets weight 0, the middle half a linear ramp, so the two tiles'
+    weights sum to 1 there; image borders keep weight 1.
+    """
+    weights = np.ones(length, np.float32)
+    if overlap:
+        margin = overlap // 4
+        i = np.arange(overlap, dtype=np.float32)
+        rise = np.clip((i - margin + 1) / (overlap - 2 * margin + 1), 0, 1)
+        if not at_start:
+            weights[:overlap] = rise
+        if not at_end:
+            weights[-overlap:] = rise[::-1]
+    return weights
+
+
+@torch.no_grad()
+def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
+                 overlap: int = 32, pad_multiple: int = 32) -> np.ndarray:
+    """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
+
+    Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
+    ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global statistics, such as
+    DehazeFormer's RLN and SKFusion pooling, see each tile's statistics instead of the whole
+    image's; ``tile=None`` processes the image at once). Each tile is reflection-padded to
+    ``pad_multiple`` and cropped back.
+    """
+    h, w = rgb.shape[:2]
+    out = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    tile_h = tile or h
+    tile_w = tile or w
+    rows = list(tile_windows(h, tile_h, overlap))
+    cols = list(tile_windows(w, tile_w, overlap))
+    for top, bottom in rows:
+        for left, right in cols:
+            patch = torch.from_numpy(np.ascontiguousarray(rgb[top:bottom, left:right]))
+            x = (patch.permute(2, 0, 1)[None].float().to(dehazer.device) - dehazer.mean)
+            x = x / dehazer.std
+            ph, pw = x.shape[-2:]
+            y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
+            y = (y * dehazer.std + dehazer.mean).clamp(0, 255)[0].permute(1, 2, 0).cpu().numpy()
+            wy = _ramp(ph, overlap, top == 0, bottom == h)
+            wx = _ramp(pw, overlap, left == 0, right == w)
+            blend = (wy[:, None] * wx[None, :])[..., None]
+            out[top:bottom, left:right] += y * blend
+            weight[top:bottom, left:right] += blend
+    return np.clip(np.round(out / weight), 0, 255).astype(np.uint8)
