@@ -229,3 +229,18 @@ def test_tiled_inference_matches_whole_image_for_local_network():
     tiled = dehaze_array(dehazer, image, tile=32, overlap=8, pad_multiple=1)
     assert tiled.shape == image.shape
     assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1
+
+
+def test_pyiqa_metric_offline_behaviour():
+    from mmbilalora.evaluation.metrics import PyIQAMetric, PyIQAWeightsUnavailable
+    piqe = PyIQAMetric('piqe', score_input=True)
+    photo = read_rgb(shared_path('data', 'clear_pristine', '01.jpg'))[:128, :128]
+    blurred = cv2.GaussianBlur(photo, (9, 9), 4)
+    piqe.process(None, make_samples([(blurred, photo)]))
+    scores = piqe.compute_metrics(piqe.results)
+    assert set(scores) == {'PIQE', 'PIQE_input'}
+    assert 0 <= scores['PIQE'] <= 100 and scores['PIQE'] != scores['PIQE_input']
+    with pytest.raises(PyIQAWeightsUnavailable, match='musiq'):
+        PyIQAMetric('musiq')
+    with pytest.raises(KeyError, match='no-reference pyiqa metric'):
+        PyIQAMetric('psnr')

@@ -1,3 +1,7 @@
-from .no_reference import EntropyMetric, FADEMetric, NIQEMetric, NoReferenceMetric
+from .no_reference import (EntropyMetric, FADEMetric, NIQEMetric, NoReferenceMetric, PyIQAMetric,
+                           PyIQAWeightsUnavailable)
 
-__all__ = ['NoReferenceMetric', 'FADEMetric', 'NIQEMetric', 'EntropyMetric']
+__all__ = [
+    'NoReferenceMetric', 'FADEMetric', 'NIQEMetric', 'EntropyMetric', 'PyIQAMetric',
+    'PyIQAWeightsUnavailable'
+]

@@ -5,7 +5,9 @@ Each metric reads the model output (``pred_img``, (C, H, W) RGB in [0, 255]) and
 Results per image are kept in ``self.last_per_image`` after ``compute_metrics`` (for reports).
 Metric names: ``<name>`` for the output, ``<name>_input`` for the input.
 """
+import os
 import os.path as osp
+from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -119,3 +121,68 @@ class EntropyMetric(NoReferenceMetric):
         counts = np.bincount(gray.astype(np.int64).ravel(), minlength=256).astype(np.float64)
         prob = counts[counts > 0] / counts.sum()
         return float(-(prob * np.log2(prob)).sum())
+
+
+class PyIQAWeightsUnavailable(RuntimeError):
+    """A pyiqa metric needs weights that are neither cached nor allowed to download."""
+
+
+@contextmanager
+def _no_downloads(metric_name: str):
+    """Make every pyiqa / torch.hub download raise at once with a clear message."""
+    import pyiqa.utils.download_util as download_util
+
+    def refuse(url, dst, *args, **kwargs):
+        raise PyIQAWeightsUnavailable(
+            f'pyiqa metric {metric_name!r} needs weights from {url} that are not cached at '
+            f'{dst}. Put the file there (downloaded on a machine with internet) or build the '
+            'metric with allow_download=True.')
+
+    saved = (download_util.download_url_to_file, torch.hub.download_url_to_file,
+             os.environ.get('HF_HUB_OFFLINE'))
+    download_util.download_url_to_file = refuse
+    torch.hub.download_url_to_file = refuse
+    os.environ['HF_HUB_OFFLINE'] = '1'
+    try:
+        yield
+    finally:
+        download_util.download_url_to_file, torch.hub.download_url_to_file = saved[:2]
+        if saved[2] is None:
+            os.environ.pop('HF_HUB_OFFLINE', None)
+        else:
+            os.environ['HF_HUB_OFFLINE'] = saved[2]
+
+
+@METRICS.register_module(name='PyIQAMetric')
+class PyIQAMetric(NoReferenceMetric):
+    """Any no-reference metric of pyiqa (e.g. ``'piqe'``, ``'brisque'``, ``'musiq'``).
+
+    The pyiqa model is built when the metric is built; without ``allow_download`` a metric
+    whose weights are not cached fails there, with the URL and the cache path, instead of
+    mid-evaluation. ``piqe`` needs no weights and works offline.
+
+    Args:
+        metric_name: a pyiqa no-reference metric name.
+        allow_download: let pyiqa download missing weights.
+        device: where the pyiqa model runs.
+    """
+
+    def __init__(self, metric_name: str, allow_download: bool = False, device: str = 'cpu',
+                 **kwargs):
+        import pyiqa
+        super().__init__(**kwargs)
+        if metric_name not in pyiqa.list_models(metric_mode='NR'):
+            raise KeyError(f'{metric_name!r} is not a no-reference pyiqa metric; choose from '
+                           f'{pyiqa.list_models(metric_mode="NR")}.')
+        self.metric = metric_name.upper()
+        if allow_download:
+            self.model = pyiqa.create_metric(metric_name, device=device)
+        else:
+            with _no_downloads(metric_name):
+                self.model = pyiqa.create_metric(metric_name, device=device)
+        self.model_device = device
+
+    def score(self, image: np.ndarray) -> float:
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255).to(self.model_device)
+        with torch.no_grad():
+            return float(self.model(x).flatten()[0])

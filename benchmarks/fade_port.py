@@ -1,0 +1,61 @@
+"""FADE port vs the LIVE MATLAB release (GNU Octave 7.3 values), accuracy and speed in one run.
+
+Prints, for the release's three sample images and the twelve real hazy photos of ../shared,
+the reference, our value, the relative difference and the time per megapixel on one core.
+
+    OMP_NUM_THREADS=1 python benchmarks/fade_port.py [--shared ../shared]
+"""
+import argparse
+import os
+import os.path as osp
+import time
+
+import numpy as np
+from PIL import Image
+
+from mmbilalora.evaluation import fade, load_fade_models
+
+REFERENCE = {
+    'fade/test_image1.png': 0.911820, 'fade/test_image2.jpg': 2.710359,
+    'fade/test_image3.jpg': 5.767439,
+    'data/real_hazy/BJ_Baidu_544.jpeg': 4.423267, 'data/real_hazy/CD_Baidu_451.jpeg': 1.722793,
+    'data/real_hazy/GSGL_Baidu_606.jpeg': 2.206055, 'data/real_hazy/XR_Bing_179.jpeg': 4.380996,
+    'data/real_hazy/canon_input.png': 2.763265, 'data/real_hazy/castle_input.png': 1.050678,
+    'data/real_hazy/cityscape_input.png': 2.388668, 'data/real_hazy/cliff_input.png': 1.591338,
+    'data/real_hazy/dolls_input.png': 1.260598, 'data/real_hazy/flags_input.png': 0.674881,
+    'data/real_hazy/house_input.png': 0.261376, 'data/real_hazy/road_input.png': 0.962938,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_shared = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                              'shared')
+    parser.add_argument('--shared', default=default_shared)
+    parser.add_argument('--repeats', type=int, default=3)
+    args = parser.parse_args()
+    models = load_fade_models(osp.join(args.shared, 'fade'))
+    print(f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}; '
+          f'fastest of {args.repeats} runs')
+    print('| image | size | MATLAB | port | rel. diff | s / MP |')
+    print('| --- | --- | --- | --- | --- | --- |')
+    worst, speeds = 0.0, []
+    for name, ref in REFERENCE.items():
+        image = np.asarray(Image.open(osp.join(args.shared, name)).convert('RGB'))
+        best = float('inf')
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            value = fade(image, models)
+            best = min(best, time.perf_counter() - start)
+        rel = abs(value - ref) / ref
+        worst = max(worst, rel)
+        speed = best / (image.shape[0] * image.shape[1] / 1e6)
+        speeds.append(speed)
+        print(f'| {osp.basename(name)} | {image.shape[1]}x{image.shape[0]} | {ref:.6f} | '
+              f'{value:.6f} | {rel:.4%} | {speed:.3f} |')
+    print(f'worst relative difference {worst:.4%}; time per megapixel: mean '
+          f'{np.mean(speeds):.3f} s, max {max(speeds):.3f} s')
+
+
+if __name__ == '__main__':
+    main()
