@@ -1,19 +1,21 @@
 """Per-iteration time and peak memory of BiLaLoRA steps vs baselines, measured in one run.
 
-Variants (DehazeFormer-t, H2C loss with the ViT-B-32 architecture, batch 4 at 256x256):
+Variants (DehazeFormer-t or the deployed DEA-Net, H2C loss with the ViT-B-32 architecture,
+batch 4 at 256x256):
 
 (a) full fine-tuning: every generator weight trainable, one lower pass, Adam step;
 (b) LoRA on the whole search space (no gates), one lower pass;
 (c) BiLaLoRA search iteration (``LayerPositioningOptimWrapper.bilevel_step``: 2 forward +
     2 backward passes);
-(d) BiLaLoRA fine-tune iteration (top-3 blocks kept, one lower pass);
+(d) BiLaLoRA fine-tune iteration (top-3 blocks kept, one lower pass; level-3 blocks);
 (e) the authors' search procedure: a lower pass for the LoRA update, an upper pass, then the
     lower forward again with two backward passes (df/dw and df/dalpha): 3 forward, 4 backward.
 
 Each variant runs in its own process so that its peak memory (peak RSS on CPU, peak allocated
 on CUDA) is its own. Prints the table and the ratios (c)/(b), (c)/(e), (d)/(a).
 
-    python benchmarks/bilevel_step.py [--batch 4] [--size 256] [--iters 3] [--device cpu]
+    python benchmarks/bilevel_step.py [--network dehazeformer-t|dea-net] [--batch 4]
+                                      [--size 256] [--iters 3] [--device cpu]
 """
 import argparse
 import json
@@ -31,10 +33,22 @@ VARIANTS = {
     'd': 'BiLaLoRA fine-tune iteration',
     'e': "authors' search procedure",
 }
-SEARCH_SPACE = dict(search_space=['layer*.blocks.*'], targets=dict(exclude=('*meta*', )))
+NETWORKS = {
+    'dehazeformer-t': dict(
+        generator=dict(type='DehazeFormer', arch='t'),
+        lora=dict(search_space=['layer*.blocks.*'], targets=dict(exclude=('*meta*', ))),
+        kept=['layer3.blocks.0', 'layer3.blocks.1', 'layer3.blocks.2']),
+    'dea-net': dict(
+        generator=dict(type='DEANet', deploy=True),
+        lora=dict(search_space=[f'down_level1_block{i}' for i in range(1, 5)]
+                  + [f'down_level2_block{i}' for i in range(1, 5)]
+                  + [f'level3_block{i}' for i in range(1, 9)],
+                  targets=dict(types=('Conv2d', ), recursive=False)),
+        kept=['level3_block1', 'level3_block2', 'level3_block3']),
+}
 
 
-def build(variant: str, device: str):
+def build(variant: str, network: str, device: str):
     import torch
     from mmagic.registry import MODELS
     from mmengine.optim import OptimWrapper
@@ -46,18 +60,18 @@ def build(variant: str, device: str):
     from mmbilalora.models.lora import inject_lora, remove_lora
     init_default_scope('mmagic')
     torch.manual_seed(0)
-    net = MODELS.build(dict(type='DehazeFormer', arch='t')).to(device)
+    spec = NETWORKS[network]
+    net = MODELS.build(spec['generator']).to(device)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         loss = CLIPHazeClearLoss('ViT-B-32', pretrained=None).to(device)
     if variant == 'a':
         return net, loss, torch.optim.Adam(net.parameters(), lr=1e-6)
-    inject_lora(net, r=8, lora_alpha=16, gate=variant != 'b', verbose=False, **SEARCH_SPACE)
+    report = inject_lora(net, r=8, lora_alpha=16, gate=variant != 'b', verbose=False,
+                         **spec['lora'])
     net.to(device)
     if variant == 'd':
-        kept = ['layer3.blocks.0', 'layer3.blocks.1', 'layer3.blocks.2']
-        blocks = [n for n, _ in net.named_modules() if n.count('.') == 2 and '.blocks.' in n]
-        remove_lora(net, blocks=[b for b in blocks if b not in kept])
+        remove_lora(net, blocks=[b.block for b in report.blocks if b.block not in spec['kept']])
     lora, gates = split_lora_and_gate_params(net)
     if variant == 'b':
         return net, loss, torch.optim.Adam(lora, lr=1e-6)
@@ -92,9 +106,10 @@ def authors_search_step(net, loss, wrapper, upper, lower) -> None:
     wrapper['gate'].optimizer.step()
 
 
-def run_variant(variant: str, batch: int, size: int, iters: int, device: str) -> dict:
+def run_variant(variant: str, network: str, batch: int, size: int, iters: int,
+                device: str) -> dict:
     import torch
-    net, loss, opt = build(variant, device)
+    net, loss, opt = build(variant, network, device)
     upper = torch.rand(batch, 3, size, size, device=device) * 2 - 1
     lower = torch.rand(batch, 3, size, size, device=device) * 2 - 1
 
@@ -127,6 +142,7 @@ def run_variant(variant: str, batch: int, size: int, iters: int, device: str) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--network', choices=sorted(NETWORKS), default='dehazeformer-t')
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--size', type=int, default=256)
     parser.add_argument('--iters', type=int, default=3)
@@ -138,19 +154,20 @@ def main() -> None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.variant:
         import mmbilalora  # noqa: F401
-        print(json.dumps(run_variant(args.variant, args.batch, args.size, args.iters,
-                                     args.device)))
+        print(json.dumps(run_variant(args.variant, args.network, args.batch, args.size,
+                                     args.iters, args.device)))
         return
     results = {}
     for variant in VARIANTS:
-        out = subprocess.run([sys.executable, __file__, '--variant', variant, '--batch',
+        out = subprocess.run([sys.executable, __file__, '--variant', variant, '--network',
+                              args.network, '--batch',
                               str(args.batch), '--size', str(args.size), '--iters',
                               str(args.iters), '--device', args.device],
                              capture_output=True, text=True, check=True,
                              env=dict(os.environ, PYTHONWARNINGS='ignore'))
         results[variant] = json.loads(out.stdout.strip().splitlines()[-1])
     memory = 'peak allocated (MB)' if args.device == 'cuda' else 'peak RSS (MB)'
-    print(f'DehazeFormer-t + H2C (ViT-B-32), batch {args.batch} at {args.size}x{args.size}, '
+    print(f'{args.network} + H2C (ViT-B-32), batch {args.batch} at {args.size}x{args.size}, '
           f'{args.device}, fastest of {args.iters} iterations')
     print(f'| variant | time / iteration (s) | {memory} |')
     print('| --- | --- | --- |')
