@@ -223,3 +223,32 @@ def test_direct_children_only_and_multihead_out_proj_guard():
     mha_block.attn = torch.nn.MultiheadAttention(8, 2)
     mha_block.fc = torch.nn.Linear(8, 8)
     assert find_target_layers(mha_block) == ['fc']
+
+
+@pytest.mark.parametrize('batch_first', [False, True])
+def test_multihead_attention_in_proj_and_out_proj_adapters(batch_first):
+    torch.manual_seed(0)
+    block = torch.nn.Module()
+    block.attn = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first).eval()
+    model = torch.nn.Module()
+    model.block = block
+    x = torch.rand(3, 5, 8)
+    with torch.no_grad():
+        expected = model.block.attn(x, x, x)[0]
+    report = inject_lora(model, search_space=['block'], targets=dict(
+        types=('MultiheadAttention', 'Linear')), r=2, verbose=False)
+    assert report.blocks[0].layers == ['attn', 'attn.out_proj']
+    assert set(model.block.attn.state_dict()) >= {'in_proj_weight', 'in_proj_bias',
+                                                  'out_proj.weight', 'lora_A', 'lora_B',
+                                                  'out_proj.lora_A'}
+    with torch.no_grad():  # the base's eval fast path may round differently: not bit-equal
+        torch.testing.assert_close(model.block.attn(x, x, x)[0], expected, atol=1e-6, rtol=1e-5)
+    randomize_adapters(model)
+    with torch.no_grad():
+        adapted = model.block.attn(x, x, x)[0]
+        assert (adapted - expected).abs().max() > 1e-3
+        merged = merge_lora(model)
+        assert type(merged.block.attn) is torch.nn.MultiheadAttention
+        assert (merged.block.attn(x, x, x)[0] - adapted).abs().max() < 1e-5
+    fresh = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    fresh.load_state_dict(merged.block.attn.state_dict(), strict=True)

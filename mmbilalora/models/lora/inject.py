@@ -22,9 +22,13 @@ import torch.nn as nn
 from mmengine.logging import print_log
 
 from .gate import GATE_ATTR, LayerGate
-from .layers import LoRAConv2d, LoRALayerMixin, LoRALinear
+from .layers import LoRAConv2d, LoRALayerMixin, LoRALinear, LoRAMultiheadAttention
 
-LORA_CLASSES = {'Conv2d': (nn.Conv2d, LoRAConv2d), 'Linear': (nn.Linear, LoRALinear)}
+LORA_CLASSES = {
+    'Conv2d': (nn.Conv2d, LoRAConv2d),
+    'Linear': (nn.Linear, LoRALinear),
+    'MultiheadAttention': (nn.MultiheadAttention, LoRAMultiheadAttention),
+}
 
 
 @dataclass
@@ -137,16 +141,17 @@ def find_target_layers(block: nn.Module,
     (if given) and none of ``exclude``. ``recursive=False`` looks at the block's direct children
     only (the authors' code); the default searches the whole block, since projections are often
     nested (DehazeFormer's attention and MLP convs). The ``out_proj`` of an
-    ``nn.MultiheadAttention`` is never chosen: that module reads the weight directly instead of
-    calling the layer, so an adapter there would be silently ignored.
+    ``nn.MultiheadAttention`` is chosen only together with its attention module (type
+    ``'MultiheadAttention'``): that module reads the weight directly instead of calling the
+    layer, so only the LoRA attention module applies an adapter there.
     """
     unknown = set(types) - set(LORA_CLASSES)
     if unknown:
         raise ValueError(f'Unsupported LoRA target types {sorted(unknown)}; '
                          f'supported: {sorted(LORA_CLASSES)}')
-    skipped = {f'{name}.out_proj' if name else 'out_proj'
-               for name, module in block.named_modules()
-               if isinstance(module, nn.MultiheadAttention)}
+    skipped = set() if 'MultiheadAttention' in types else {
+        f'{name}.out_proj' if name else 'out_proj'
+        for name, module in block.named_modules() if isinstance(module, nn.MultiheadAttention)}
     candidates = block.named_modules() if recursive else block.named_children()
     targets = []
     for name, module in candidates:

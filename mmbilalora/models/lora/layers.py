@@ -42,7 +42,21 @@ def _copy_module_state(src: nn.Module, dst: nn.Module, drop=()) -> None:
 
 
 class LoRALayerMixin:
-    """State and arithmetic shared by the LoRA layers (no ``__init__``: see :meth:`_init_lora`)."""
+    """State and arithmetic shared by the LoRA layers (no ``__init__``: see :meth:`_init_lora`).
+
+    ``WEIGHT`` / ``BIAS`` name the adapted base parameter and its bias.
+    """
+
+    WEIGHT = 'weight'
+    BIAS = 'bias'
+
+    @property
+    def base_weight(self) -> nn.Parameter:
+        return getattr(self, self.WEIGHT)
+
+    @property
+    def base_bias(self) -> Optional[nn.Parameter]:
+        return getattr(self, self.BIAS)
 
     def _init_lora(self, base: nn.Module, r: int, lora_alpha: float, dropout: float,
                    gate: Optional[LayerGate], a_shape, b_shape) -> None:
@@ -54,16 +68,16 @@ class LoRALayerMixin:
         self.r = r
         self.lora_alpha = lora_alpha
         self.scaling = lora_alpha / r
-        weight = base.weight
+        weight = getattr(base, self.WEIGHT)
         self.lora_A = nn.Parameter(weight.new_zeros(a_shape))
         self.lora_B = nn.Parameter(weight.new_zeros(b_shape))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.set_gate(gate)
         self.merged = False
-        self.weight.requires_grad_(False)
-        if self.bias is not None:
-            self.bias.requires_grad_(False)
+        self.base_weight.requires_grad_(False)
+        if self.base_bias is not None:
+            self.base_bias.requires_grad_(False)
 
     def set_gate(self, gate: Optional[LayerGate]) -> None:
         """Reference ``gate`` without registering it (it is registered on the block)."""
@@ -81,7 +95,7 @@ class LoRALayerMixin:
 
     def low_rank_product(self) -> torch.Tensor:
         """``B @ A`` reshaped to the base weight's shape (no scaling, no gate)."""
-        return (self.lora_B @ self.lora_A).view(self.weight.shape)
+        return (self.lora_B @ self.lora_A).view(self.base_weight.shape)
 
     def delta_weight(self) -> torch.Tensor:
         """``gate * (lora_alpha / r) * (B @ A)`` in the base weight's shape."""
@@ -94,15 +108,15 @@ class LoRALayerMixin:
     def merge(self) -> None:
         """Fold the adapter into ``weight`` in place; the original is kept for :meth:`unmerge`."""
         if not self.merged:
-            self._unmerged_weight = self.weight.detach().clone()
-            self.weight.add_(self.delta_weight().to(self.weight.dtype))
+            self._unmerged_weight = self.base_weight.detach().clone()
+            self.base_weight.add_(self.delta_weight().to(self.base_weight.dtype))
             self.merged = True
 
     @torch.no_grad()
     def unmerge(self) -> None:
         """Restore the exact base weight saved by :meth:`merge`."""
         if self.merged:
-            self.weight.copy_(self._unmerged_weight)
+            self.base_weight.copy_(self._unmerged_weight)
             del self._unmerged_weight
             self.merged = False
 
@@ -120,10 +134,11 @@ class LoRALayerMixin:
         _copy_module_state(self, base, drop=_LORA_ATTRS + LORA_PARAM_NAMES + ('lora_dropout', ))
         if merge:
             with torch.no_grad():
-                weight = self.weight.detach().clone()
+                weight = self.base_weight.detach().clone()
                 if not self.merged:
                     weight += self.delta_weight().to(weight.dtype)
-            base.weight = nn.Parameter(weight, requires_grad=self.weight.requires_grad)
+            setattr(base, self.WEIGHT,
+                    nn.Parameter(weight, requires_grad=self.base_weight.requires_grad))
         return base
 
     def num_lora_parameters(self) -> int:
@@ -194,3 +209,50 @@ class LoRALinear(LoRALayerMixin, nn.Linear):
             return F.linear(x, self.weight, self.bias) + low_rank * (
                 self.gate_value() * self.scaling)
         return F.linear(x, self.weight + self.delta_weight(), self.bias)
+
+
+@MODELS.register_module()
+class LoRAMultiheadAttention(LoRALayerMixin, nn.MultiheadAttention):
+    """An ``nn.MultiheadAttention`` whose packed q/k/v projection ``in_proj_weight`` (3E, E)
+    carries a LoRA adapter: ``lora_A`` (r, E), ``lora_B`` (3E, r).
+
+    The output projection is an ``nn.Linear`` that ``nn.MultiheadAttention`` reads directly;
+    when it is wrapped as :class:`LoRALinear` too, this module's forward applies its adapter.
+    Needs ``q``, ``k`` and ``v`` of equal size (the packed ``in_proj_weight``).
+    """
+
+    WEIGHT = 'in_proj_weight'
+    BIAS = 'in_proj_bias'
+
+    @classmethod
+    def from_base(cls, mha: nn.MultiheadAttention, r: int = 8, lora_alpha: float = 16,
+                  dropout: float = 0.0,
+                  gate: Optional[LayerGate] = None) -> 'LoRAMultiheadAttention':
+        if not mha._qkv_same_embed_dim:
+            raise ValueError('LoRA on nn.MultiheadAttention needs the packed in_proj_weight '
+                             '(kdim == vdim == embed_dim).')
+        layer = cls.__new__(cls)
+        e = mha.embed_dim
+        layer._init_lora(mha, r, lora_alpha, dropout, gate, a_shape=(r, e), b_shape=(3 * e, r))
+        return layer
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        in_proj = self.in_proj_weight
+        if not self.merged:
+            in_proj = in_proj + self.delta_weight()
+        out_proj = self.out_proj.weight
+        if isinstance(self.out_proj, LoRALinear) and not self.out_proj.merged:
+            out_proj = out_proj + self.out_proj.delta_weight()
+        batched = query.dim() == 3
+        if self.batch_first and batched:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, in_proj, self.in_proj_bias,
+            self.bias_k, self.bias_v, self.add_zero_attn, self.dropout, out_proj,
+            self.out_proj.bias, training=self.training, key_padding_mask=key_padding_mask,
+            need_weights=need_weights, attn_mask=attn_mask,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and batched:
+            out = out.transpose(0, 1)
+        return out, weights
