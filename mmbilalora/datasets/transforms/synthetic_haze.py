@@ -74,7 +74,9 @@ class SyntheticHaze(BaseTransform):
     """Make a hazy ``results[out_key]`` from the clear ``results[in_key]``.
 
     The clear image is an (H, W, C) array in [0, 255] (uint8 or float, as loaded by
-    ``LoadImageFromFile``); the hazy output has the same range and dtype float32. The haze
+    ``LoadImageFromFile``); the hazy output has the same range and dtype float32, and inherits
+    the clear image's ``<key>_channel_order`` / ``<key>_color_type`` (MMagic's data preprocessor
+    reads them to keep inputs, outputs and references in one channel order). The haze
     parameters are written to ``results['haze_params']`` (beta, airlight, depth mode).
 
     Args:
@@ -141,6 +143,9 @@ class SyntheticHaze(BaseTransform):
         transmission = np.exp(-beta * depth).astype(np.float32)
         hazy = apply_scattering_model(clear.astype(np.float32) / 255.0, transmission, airlight)
         results[self.out_key] = hazy * 255.0
+        for meta in ('channel_order', 'color_type'):
+            if f'{self.in_key}_{meta}' in results:
+                results[f'{self.out_key}_{meta}'] = results[f'{self.in_key}_{meta}']
         results['haze_params'] = dict(beta=float(beta), airlight=airlight.tolist(), depth_mode=mode)
         if self.keep_transmission:
             results['transmission'] = transmission
