@@ -11,20 +11,10 @@ from PIL import Image
 
 from conftest import ROOT, shared_path
 from mmbilalora.evaluation import fade, load_fade_models
+from mmbilalora.evaluation.fade_reference import FADE_RELEASE_VALUES
 from mmbilalora.evaluation.metrics import EntropyMetric, FADEMetric, NIQEMetric
 from mmbilalora.utils.image_io import read_rgb
 
-# FADE of the original MATLAB code under GNU Octave 7.3 (reference values of the issue).
-FADE_REFERENCE = {
-    'fade/test_image1.png': 0.911820, 'fade/test_image2.jpg': 2.710359,
-    'fade/test_image3.jpg': 5.767439,
-    'data/real_hazy/BJ_Baidu_544.jpeg': 4.423267, 'data/real_hazy/CD_Baidu_451.jpeg': 1.722793,
-    'data/real_hazy/GSGL_Baidu_606.jpeg': 2.206055, 'data/real_hazy/XR_Bing_179.jpeg': 4.380996,
-    'data/real_hazy/canon_input.png': 2.763265, 'data/real_hazy/castle_input.png': 1.050678,
-    'data/real_hazy/cityscape_input.png': 2.388668, 'data/real_hazy/cliff_input.png': 1.591338,
-    'data/real_hazy/dolls_input.png': 1.260598, 'data/real_hazy/flags_input.png': 0.674881,
-    'data/real_hazy/house_input.png': 0.261376, 'data/real_hazy/road_input.png': 0.962938,
-}
 # 4:2:0 JPEGs decode differently in Octave's GraphicsMagick than in libjpeg-turbo (Pillow,
 # OpenCV); the rest match the release to 1e-6. BJ_Baidu_544's gap is the decoder's (README).
 TOLERANCE = {'data/real_hazy/BJ_Baidu_544.jpeg': 0.007}
@@ -35,11 +25,11 @@ def fade_models():
     return load_fade_models(shared_path('fade'))
 
 
-@pytest.mark.parametrize('name', sorted(FADE_REFERENCE))
+@pytest.mark.parametrize('name', sorted(FADE_RELEASE_VALUES))
 def test_fade_matches_matlab_release(name, fade_models):
     image = np.asarray(Image.open(shared_path(*name.split('/'))).convert('RGB'))
     value = fade(image, fade_models)
-    reference = FADE_REFERENCE[name]
+    reference = FADE_RELEASE_VALUES[name]
     assert abs(value - reference) / reference <= TOLERANCE.get(name, 0.005), value
 
 
@@ -47,7 +37,7 @@ def test_fade_is_exact_on_lossless_images(fade_models):
     for name in ('fade/test_image1.png', 'data/real_hazy/cityscape_input.png',
                  'data/real_hazy/house_input.png'):
         image = np.asarray(Image.open(shared_path(*name.split('/'))).convert('RGB'))
-        assert fade(image, fade_models) == pytest.approx(FADE_REFERENCE[name], abs=2e-6)
+        assert fade(image, fade_models) == pytest.approx(FADE_RELEASE_VALUES[name], abs=2e-6)
 
 
 def test_fade_map_and_monotonic_in_haze(fade_models):
