@@ -72,3 +72,32 @@ def test_bad_arguments_are_rejected():
         SyntheticHaze(airlight_range=(0.5, 1.5))
     with pytest.raises(ValueError, match='H, W, C'):
         SyntheticHaze()(dict(gt=np.zeros((4, 4), np.uint8)))
+
+
+def test_sensor_noise_jpeg_is_seeded_and_degrades():
+    from mmbilalora.datasets.transforms import SensorNoiseJPEG
+    clean = np.full((32, 40, 3), 120, np.uint8)
+    noisy = SensorNoiseJPEG(noise_std=(0.03, 0.03), jpeg_quality=(60, 60), seed=1)
+    a = noisy(dict(img=clean.copy(), img_path='a.png'))
+    b = noisy(dict(img=clean.copy(), img_path='a.png'))
+    np.testing.assert_array_equal(a['img'], b['img'])
+    assert a['img'].dtype == np.uint8 and a['img'].shape == clean.shape
+    assert 2 < a['img'].astype(float).std() < 12  # about 0.03 * 255, softened by JPEG
+    assert a['noise_jpeg_params']['jpeg_quality'] == 60
+    with pytest.raises(ValueError, match='jpeg_quality'):
+        SensorNoiseJPEG(jpeg_quality=(0, 50))
+
+
+def test_target_set_has_references_and_differs_from_pretraining_haze(tmp_path):
+    from mmbilalora.utils.image_io import read_rgb
+    from mmbilalora.utils.sample_images import write_target_set
+    folders = write_target_set(str(tmp_path), realizations=2, max_side=96)
+    train = sorted(p.name for p in (tmp_path / 'train').iterdir())
+    assert len(train) == 10 and train[0] == 'astronaut_0.png'
+    hazy = read_rgb(str(tmp_path / 'eval' / 'hazy' / 'coffee.png')).astype(float)
+    clear = read_rgb(str(tmp_path / 'eval' / 'clear' / 'coffee.png')).astype(float)
+    assert hazy.shape == clear.shape and hazy.shape[1] == 96
+    assert np.abs(hazy - clear).mean() > 20
+    channel_means = hazy.reshape(-1, 3).mean(0)
+    assert folders['train'].endswith('train')
+    assert np.ptp(channel_means) > 3  # coloured airlight, unlike the near-grey pretraining haze

@@ -39,3 +39,52 @@ def write_sample_split(out_dir: str) -> Dict[str, List[str]]:
                 raise OSError(f'Could not write {path!r}')
             written[split].append(path)
     return written
+
+
+# Haze of the demo's target domain: coloured, finely non-homogeneous, with sensor noise and JPEG
+# (the pretraining haze is near-grey, smoother and clean).
+TARGET_HAZE = dict(type='SyntheticHaze', beta_range=(1.0, 2.2), airlight_range=(0.6, 0.9),
+                   airlight_tint=0.25, depth_modes=('nonhomogeneous', 'mixed'), field_grid=8)
+TARGET_NOISE = dict(type='SensorNoiseJPEG', noise_std=(0.01, 0.03), jpeg_quality=(50, 80))
+
+
+def degrade_to_target(clear: np.ndarray, name: str, seed: int) -> np.ndarray:
+    """(H, W, 3) uint8 clear photo -> uint8 photo with the target domain's haze, noise and JPEG
+    (deterministic in ``name`` and ``seed``)."""
+    from mmagic.registry import TRANSFORMS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmagic')
+    results = dict(gt=clear, gt_path=name)
+    results = TRANSFORMS.build(dict(TARGET_HAZE, seed=seed))(results)
+    results['img'] = np.clip(np.round(results['img']), 0, 255).astype(np.uint8)
+    return TRANSFORMS.build(dict(TARGET_NOISE, seed=seed))(results)['img']
+
+
+def write_target_set(out_dir: str, realizations: int = 4, max_side: int = 320,
+                     seed: int = 7) -> Dict[str, str]:
+    """The demo's embedded target set, from scikit-image's photos (unseen in pretraining).
+
+    Writes ``train/`` (``realizations`` hazy versions of each photo; no references used) and
+    ``eval/hazy`` + ``eval/clear`` (one further hazy version of each photo and its clear
+    reference). Images are resized so that their longer side is ``max_side`` pixels.
+    """
+    import cv2
+    folders = {k: osp.join(out_dir, *k.split('/')) for k in ('train', 'eval/hazy', 'eval/clear')}
+    for folder in folders.values():
+        os.makedirs(folder, exist_ok=True)
+
+    def save(path, rgb):
+        if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise OSError(f'Could not write {path!r}')
+
+    for name, image in load_skimage_photos().items():
+        scale = max_side / max(image.shape[:2])
+        size = (round(image.shape[1] * scale) // 4 * 4, round(image.shape[0] * scale) // 4 * 4)
+        clear = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        for k in range(realizations):
+            save(osp.join(folders['train'], f'{name}_{k}.png'),
+                 degrade_to_target(clear, f'{name}_{k}', seed))
+        save(osp.join(folders['eval/hazy'], f'{name}.png'),
+             degrade_to_target(clear, f'{name}_eval', seed))
+        save(osp.join(folders['eval/clear'], f'{name}.png'), clear)
+    return folders

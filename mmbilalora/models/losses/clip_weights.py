@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import open_clip
 import torch.nn as nn
@@ -53,17 +53,38 @@ def _how_to_supply(model_name: str, tag: str) -> str:
             'CLIPHazeClearLoss.')
 
 
+def _hub_candidates(model_name: str, tag: str) -> Tuple[str, List[str]]:
+    """(repo id, candidate file names) of an open_clip tag's Hugging Face weights."""
+    hub = (open_clip.get_pretrained_cfg(model_name, tag) or {}).get('hf_hub', '')
+    repo_id, filename = osp.split(hub)
+    return repo_id, ([filename] if filename else ['open_clip_model.safetensors',
+                                                  'open_clip_pytorch_model.bin'])
+
+
+def local_clip_weights(model_name: str = 'ViT-B-32', tag: str = 'openai') -> Optional[str]:
+    """A local file of real CLIP weights for ``tag`` (``MMBILALORA_CLIP_WEIGHTS`` or the Hugging
+    Face cache), or None; never touches the network."""
+    env_file = os.environ.get(WEIGHTS_ENV)
+    if env_file and osp.isfile(env_file):
+        return env_file
+    repo_id, candidates = _hub_candidates(model_name, tag)
+    if not repo_id:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+    for name in candidates:
+        cached = try_to_load_from_cache(repo_id, name)
+        if isinstance(cached, str):
+            return cached
+    return None
+
+
 def _cached_or_downloaded(model_name: str, tag: str) -> str:
     """Local path of the weights of ``tag``: cache first, then one download attempt."""
-    cfg = open_clip.get_pretrained_cfg(model_name, tag)
-    hub = cfg.get('hf_hub', '')
-    if not hub:
+    repo_id, candidates = _hub_candidates(model_name, tag)
+    if not repo_id:
         raise CLIPWeightsUnavailable(f'Tag {tag!r} of {model_name!r} has no Hugging Face source. '
                                      + _how_to_supply(model_name, tag))
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
-    repo_id, filename = osp.split(hub)
-    candidates = [filename] if filename else ['open_clip_model.safetensors',
-                                              'open_clip_pytorch_model.bin']
     for name in candidates:
         cached = try_to_load_from_cache(repo_id, name)
         if isinstance(cached, str):
@@ -86,7 +107,8 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
     Args:
         model_name: an open_clip architecture name (built-in or added with
             ``open_clip.add_model_config``), or the path of an open_clip model-config JSON file
-            (registered under its file stem).
+            (registered under its file stem); ignored for ``'local-dir:'`` weights, whose folder
+            holds its own config.
         pretrained: tag, file path, ``'local-dir:FOLDER'`` or None (see module docstring).
         quick_gelu: force QuickGELU activations; None takes the tag's setting (True for
             ``'openai'``), False for files.
@@ -95,12 +117,13 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
         CLIPWeightsUnavailable: a tag's weights are neither supplied, cached nor downloadable.
         FileNotFoundError: a given weights file does not exist.
     """
+    local_dir = pretrained is not None and pretrained.startswith('local-dir:')
     if model_name.endswith('.json'):
         if not osp.isfile(model_name):
             raise FileNotFoundError(f'open_clip model config not found: {model_name!r}')
         open_clip.add_model_config(model_name)
         model_name = osp.splitext(osp.basename(model_name))[0]
-    if model_name not in open_clip.list_models():
+    if not local_dir and model_name not in open_clip.list_models():
         raise KeyError(f'Unknown open_clip model {model_name!r}; register its config with '
                        'open_clip.add_model_config or choose one of open_clip.list_models().')
     tag_cfg = None
@@ -108,11 +131,15 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
         warnings.warn(f'CLIPHazeClearLoss uses RANDOMLY initialised {model_name}: the loss carries '
                       'no haze semantics. Use this for tests only.')
         weights, source = None, f'{model_name} (random init, tests only)'
-    elif pretrained.startswith('local-dir:') or osp.sep in pretrained or osp.isfile(pretrained):
-        path = pretrained.split(':', 1)[1] if pretrained.startswith('local-dir:') else pretrained
-        if not osp.exists(path):
-            raise FileNotFoundError(f'CLIP weights not found: {path!r}')
-        weights, source = pretrained, f'{model_name} from {path}'
+    elif local_dir:
+        folder = pretrained.split(':', 1)[1]
+        if not osp.isfile(osp.join(folder, 'open_clip_config.json')):
+            raise FileNotFoundError(f'CLIP folder {folder!r} has no open_clip_config.json.')
+        weights, source = pretrained, f'open_clip folder {folder}'
+    elif osp.sep in pretrained or osp.isfile(pretrained):
+        if not osp.isfile(pretrained):
+            raise FileNotFoundError(f'CLIP weights not found: {pretrained!r}')
+        weights, source = pretrained, f'{model_name} from {pretrained}'
     else:
         tag_cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
         if not tag_cfg:

@@ -1,0 +1,27 @@
+# The demo (tools/demo.py): BiLaLoRA on the shipped DehazeFormer-t base checkpoint, sized for a
+# few minutes on 2 CPU cores. Deviations from the paper schedule, for time only: iteration-based,
+# 100 search + 200 fine-tune iterations, batch 4 of 128x128 crops, LoRA Adam lr 2e-4 and gate
+# AdamW lr 1e-2 (the paper's 1e-6 / 3e-4 barely move in so few steps). tools/demo.py sets the data
+# folder and the CLIP guidance weights (real ViT-B-32 when available, else the compact CLIP).
+_base_ = ['./dehazeformer_rtts.py']
+experiment_name = 'bilalora_dehazeformer-t_demo'
+work_dir = f'./work_dirs/{experiment_name}'
+load_from = 'checkpoints/dehazeformer-t_synhaze_clear-pristine.pth'
+search_iters = 100
+max_iters = 300
+
+model = dict(loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny'))
+train_dataloader = dict(
+    batch_size=4, num_workers=1,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters + 1)
+optim_wrapper = dict(lora=dict(optimizer=dict(lr=2e-4)), gate=dict(optimizer=dict(lr=1e-2)))
+param_scheduler = dict(lora=[], gate=[])
+custom_hooks = [
+    dict(type='BiLaLoRAHook', search_iters=search_iters, top_k=3, log_interval=5,
+         save_adapter=True, save_merged=True),
+]
+log_processor = dict(by_epoch=False)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
+                     logger=dict(interval=10))
