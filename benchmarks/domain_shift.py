@@ -12,6 +12,8 @@ Methods, each with the same iteration budget, batch and crops:
   full fine-tuning (H2C); supervised fine-tuning on B (L1 with references; upper bound).
 
     python benchmarks/domain_shift.py [--iters 200] [--search 70] [--batch 4] [--crop 128]
+        [--out work_dirs/domain_shift.json] [--figure docs/domain_shift.png]
+    python benchmarks/domain_shift.py --from-json work_dirs/domain_shift.json --figure F.png
 """
 import argparse
 import copy
@@ -101,7 +103,7 @@ def train(method, net, loss_fn, hazy, clear, args, rng):
         xu, _ = crops(upper, None, args.batch, args.crop, rng)
         xl, _ = crops(lower, None, args.batch, args.crop, rng)
         wrapper.bilevel_step(lambda: h2c(xu), lambda: h2c(xl))
-    info = rank_gates({b: float(g()) for b, g in layer_gates(net).items()}, 3)
+    info = rank_gates({b: float(g().detach()) for b, g in layer_gates(net).items()}, 3)
     dropped = [b for b in layer_gates(net) if b not in info['selected']]
     lora_dropped = [p for n, p in net.named_parameters()
                     if any(n.startswith(b + '.') for b in dropped)]
@@ -137,6 +139,43 @@ def evaluate(net, eval_hazy, eval_clear, real, fade_models):
     return result
 
 
+def print_table(report: dict) -> None:
+    args = report['args']
+    keys = ['PSNR', 'SSIM', 'FADE_real', 'NIQE_real']
+    print(f'Guidance: {report["guidance"]}; {args["iters"]} iterations, batch {args["batch"]}, '
+          f'{args["crop"]}x{args["crop"]} crops')
+    print('| model | PSNR (B) | SSIM (B) | FADE (real) | NIQE (real) |')
+    print('| --- | --- | --- | --- | --- |')
+    for title, r in report['results'].items():
+        print(f'| {title} | ' + ' | '.join(f'{r[k]:.3f}' if k in r else '-' for k in keys) + ' |')
+
+
+def plot(report: dict, path: str) -> None:
+    """Bar charts of PSNR on haze B and FADE on the real photos, one bar per model."""
+    import io
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from mmbilalora.utils.atomic_io import atomic_write_bytes
+    rows = report['results']
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
+    for ax, key, label in ((axes[0], 'PSNR', 'PSNR on held-out haze-B images (dB)'),
+                           (axes[1], 'FADE_real', 'FADE on real hazy photos (lower = less fog)')):
+        names = [n for n in rows if key in rows[n]]
+        ax.barh(names, [rows[n][key] for n in names], color='tab:blue')
+        ax.set_title(label, fontsize=9)
+        ax.invert_yaxis()
+        ax.tick_params(labelsize=8)
+    fig.suptitle(f'Domain shift A -> B; guidance: {report["guidance"][:70]}', fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png')
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--iters', type=int, default=200)
@@ -148,7 +187,14 @@ def main() -> None:
     parser.add_argument('--lr-full', type=float, default=1e-5)
     parser.add_argument('--lr-full-supervised', type=float, default=1e-4)
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'domain_shift.json'))
+    parser.add_argument('--figure', default=osp.join(ROOT, 'docs', 'domain_shift.png'))
+    parser.add_argument('--from-json', help='only print and plot a previous run')
     args = parser.parse_args()
+    if args.from_json:
+        report = json.load(open(args.from_json))
+        print_table(report)
+        plot(report, args.figure)
+        return
 
     import cv2
 
@@ -206,14 +252,10 @@ def main() -> None:
         if info is not None:
             results[title]['kept_blocks'] = info['selected']
         print(title, results[title], f'({time.time() - start:.0f} s)', flush=True)
-    atomic_dump_json(dict(results=results, guidance=source, args=vars(args)), args.out)
-    keys = ['PSNR', 'SSIM', 'FADE_real', 'NIQE_real']
-    print(f'\nGuidance: {source}; {args.iters} iterations, batch {args.batch}, '
-          f'{args.crop}x{args.crop} crops')
-    print('| model | PSNR (B) | SSIM (B) | FADE (real) | NIQE (real) |')
-    print('| --- | --- | --- | --- | --- |')
-    for title, r in results.items():
-        print(f'| {title} | ' + ' | '.join(f'{r[k]:.3f}' if k in r else '-' for k in keys) + ' |')
+    report = dict(results=results, guidance=source, args=vars(args))
+    atomic_dump_json(report, args.out)
+    print_table(report)
+    plot(report, args.figure)
 
 
 if __name__ == '__main__':
