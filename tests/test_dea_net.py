@@ -12,7 +12,7 @@ from mmagic.registry import MODELS
 from mmengine.registry import init_default_scope
 
 from conftest import ROOT
-from mmbilalora.models.editors.dea_net import (ANGULAR_ORDER, DEConv, DEANet,
+from mmbilalora.models.editors.dea_net import (ANGULAR_ORDER, DEConv,
                                                reparameterize_dea_net)
 from mmbilalora.models.lora import inject_lora
 

@@ -4,7 +4,6 @@ import os.path as osp
 import warnings
 
 import numpy as np
-import pytest
 import torch
 
 from conftest import ROOT, shared_path

@@ -16,7 +16,6 @@
     python tools/demo.py [--data DIR] [--work-dir work_dirs/demo] [--iters 300] [--search 100]
 """
 import argparse
-import json
 import os
 import os.path as osp
 import subprocess

@@ -17,7 +17,6 @@ zero-shot accuracy of "a photo with haze" vs "a clear photo" on held-out synthet
 ``--real-hazy``, on real hazy photos vs the held-out clear photos.
 """
 import argparse
-import io
 import json
 import os.path as osp
 import sys

@@ -13,7 +13,6 @@ Checkpoints carry ``checkpoint['bilalora']`` (phase, selection, gate trajectory,
 fingerprint); resuming in either phase restores them before the model and optimizer states load.
 """
 import io
-import json
 import os.path as osp
 from typing import Dict, List, Optional
 

@@ -10,7 +10,6 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 
