@@ -206,10 +206,10 @@ def main() -> None:
     from mmbilalora.utils.image_io import read_rgb
     from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
 
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    from demo import guidance
-    clip_model, pretrained, source = guidance()
     from mmbilalora.models.losses import CLIPHazeClearLoss
+    from mmbilalora.models.losses.clip_weights import choose_guidance
+    clip_model, pretrained, source = choose_guidance(osp.join(ROOT, 'checkpoints',
+                                                              'haze_clip_tiny'))
     loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1))
 
     def fit(image, side=320):

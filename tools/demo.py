@@ -43,16 +43,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def guidance() -> tuple:
-    """(clip_model, pretrained, description) of the CLIP the H2C loss will use."""
-    from mmbilalora.models.losses.clip_weights import local_clip_weights
-    weights = local_clip_weights('ViT-B-32', 'openai')
-    if weights:
-        return 'ViT-B-32', 'openai', f'real CLIP ViT-B-32 (openai) from {weights}'
-    return ('ViT-B-32', f'local-dir:{COMPACT_CLIP}',
-            f'compact haze-aware CLIP ({COMPACT_CLIP}); real CLIP weights not found locally')
-
-
 def scores(dehazer, hazy_paths, clear_dir, metrics):
     """Per-metric means over the images: output of ``dehazer`` (None: the hazy input)."""
     from mmagic.evaluation.metrics.psnr import psnr
@@ -111,7 +101,8 @@ def main() -> None:
         folders = write_target_set(osp.join(args.work_dir, 'target'))
         train_dir, clear_dir = folders['train'], folders['eval/clear']
         eval_paths = scan_images(folders['eval/hazy'])
-    clip_model, pretrained, source = guidance()
+    from mmbilalora.models.losses.clip_weights import choose_guidance
+    clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
     print(f'[demo] guidance weights: {source}', flush=True)
 
     train_dir_work = osp.join(args.work_dir, 'bilalora')

@@ -168,3 +168,14 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
     size = pp.get('size', model.visual.image_size)
     size = (size, size) if isinstance(size, int) else tuple(size)
     return CLIPBundle(model, tokenizer, size, tuple(pp['mean']), tuple(pp['std']), source)
+
+
+def choose_guidance(compact_dir: str) -> Tuple[str, str, str]:
+    """``(clip_model, pretrained, description)`` for ``CLIPHazeClearLoss``: real CLIP ViT-B-32
+    when its weights are available locally (see :func:`local_clip_weights`), else the compact
+    haze-aware CLIP folder ``compact_dir``. Never touches the network."""
+    weights = local_clip_weights('ViT-B-32', 'openai')
+    if weights:
+        return 'ViT-B-32', 'openai', f'real CLIP ViT-B-32 (openai) from {weights}'
+    return ('ViT-B-32', f'local-dir:{compact_dir}',
+            f'compact haze-aware CLIP ({compact_dir}); real CLIP weights not found locally')
