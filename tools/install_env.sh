@@ -13,6 +13,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${1:-$ROOT/.venv}
+mkdir -p "$(dirname "$VENV")"
+VENV=$(cd "$(dirname "$VENV")" && pwd)/$(basename "$VENV")  # absolute: the mmcv build runs elsewhere
 PY=${PYTHON:-python3.11}
 MMCV_VERSION=2.1.0
 WHEELS=${MMBILALORA_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmbilalora/wheels}
