@@ -179,3 +179,46 @@ def test_bad_arguments(tiny_clip_name):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained='not-a-tag')
     with pytest.raises(ValueError, match='pairs'):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=(('a', ), ))
+
+
+def test_augmented_views_average_crop_and_flip_losses(tiny_clip_name):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.manual_seed(0)
+        whole = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
+        torch.manual_seed(0)
+        views = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
+                                  augment_views=6, augment_scale=(1.0, 1.0))
+    torch.manual_seed(2)
+    pred = (torch.rand(2, 3, 32, 48) * 2 - 1).requires_grad_()
+    inp = torch.rand(2, 3, 32, 48) * 2 - 1
+    plain = whole(pred, inp).item()
+    flipped = whole(pred.flip(-1), inp.flip(-1)).item()
+    assert abs(plain - flipped) > 1e-4  # the random encoder is not mirror-symmetric
+    torch.manual_seed(3)
+    value = views(pred, inp)
+    # Full-size views are the image or its mirror: the mean is (n * plain + (6 - n) * flipped) / 6.
+    n = (value.item() - flipped) * 6 / (plain - flipped)
+    assert n == pytest.approx(round(n), abs=1e-3) and 0 <= round(n) <= 6
+    value.backward()
+    assert pred.grad.abs().sum() > 0
+    torch.manual_seed(3)
+    assert views(pred, inp).item() == pytest.approx(value.item(), abs=1e-7)  # seeded
+
+
+def test_augmented_views_crop_inside_the_image(loss):
+    loss.augment_views, loss.augment_scale = 50, (0.25, 0.5)
+    pred, inp = torch.rand(1, 3, 40, 60), torch.rand(1, 3, 40, 60)
+    shapes = {tuple(v.shape[-2:]) for v, _ in loss.random_views(pred, inp)}
+    assert all(10 <= h <= 20 and 15 <= w <= 30 for h, w in shapes) and len(shapes) > 5
+    for view_pred, view_inp in loss.random_views(pred, pred.clone()):
+        assert torch.equal(view_pred, view_inp)  # the same box and flip for pred and inp
+    with pytest.raises(ValueError, match='same size'):
+        loss(pred, torch.rand(1, 3, 40, 64))
+
+
+def test_augment_arguments_are_checked(tiny_clip_name):
+    with pytest.raises(ValueError, match='augment_views'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_views=-1)
+    with pytest.raises(ValueError, match='augment_scale'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_scale=(0.0, 1.0))

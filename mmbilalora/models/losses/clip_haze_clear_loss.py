@@ -19,8 +19,15 @@ Differences from the authors' code (documented deviations):
 - they run the input branch with autograd and re-encode the prompts every call; here the input
   branch runs under ``torch.no_grad()`` and the text direction is a cached buffer (same values,
   less time and memory: see ``benchmarks/h2c_loss.py``).
+
+Option (off by default; not in the paper): ``augment_views=K > 0`` scores K random views instead
+of the whole image -- each view one crop box (side ``augment_scale`` of the image side, the same
+box for ``pred`` and ``inp`` and for the whole batch) with a random horizontal flip -- and
+averages the K losses. This is the view augmentation that CLIP-guided image editing uses
+(CLIPstyler's patch augmentation) against adversarial, non-semantic gradients; it matters most
+with a weak guide such as the compact CLIP.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -48,6 +55,8 @@ class CLIPHazeClearLoss(nn.Module):
         resize_mode: ``'squash'`` resizes the whole image to the CLIP size; ``'shortest'``
             resizes the shorter side and centre-crops (CLIP's own eval transform).
         quick_gelu: see ``build_frozen_clip``.
+        augment_views: number of random views (0: the whole image, as in the paper).
+        augment_scale: (min, max) side of a view's crop box as a fraction of the image side.
 
     The CLIP model is frozen, always in eval mode, not a registered sub-module (so it is neither
     among the parent's parameters nor in its checkpoints) and follows ``.to()`` / ``.cuda()``.
@@ -61,8 +70,15 @@ class CLIPHazeClearLoss(nn.Module):
                  input_range: Tuple[float, float] = (-1.0, 1.0),
                  clamp_pred: bool = True,
                  resize_mode: str = 'squash',
-                 quick_gelu: Optional[bool] = None):
+                 quick_gelu: Optional[bool] = None,
+                 augment_views: int = 0,
+                 augment_scale: Tuple[float, float] = (0.5, 1.0)):
         super().__init__()
+        if augment_views < 0:
+            raise ValueError(f'augment_views must be >= 0, got {augment_views}')
+        if not 0 < augment_scale[0] <= augment_scale[1] <= 1:
+            raise ValueError(f'augment_scale must satisfy 0 < min <= max <= 1, got '
+                             f'{augment_scale!r}')
         if resize_mode not in ('squash', 'shortest'):
             raise ValueError(f"resize_mode must be 'squash' or 'shortest', got {resize_mode!r}")
         if not prompts or any(len(p) != 2 for p in prompts):
@@ -72,6 +88,8 @@ class CLIPHazeClearLoss(nn.Module):
         self.clamp_pred = clamp_pred
         self.resize_mode = resize_mode
         self.prompts = tuple(tuple(p) for p in prompts)
+        self.augment_views = augment_views
+        self.augment_scale = tuple(float(v) for v in augment_scale)
 
         bundle = build_frozen_clip(clip_model, pretrained, quick_gelu)
         object.__setattr__(self, 'clip', bundle.model)
@@ -129,14 +147,40 @@ class CLIPHazeClearLoss(nn.Module):
         """L2-normalised CLIP embedding (N, D), float32."""
         return F.normalize(self.clip.encode_image(self.to_clip_input(x, clamp)).float(), dim=-1)
 
+    def random_views(self, pred: torch.Tensor,
+                     inp: torch.Tensor) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+        """``augment_views`` aligned (pred, inp) crops with random horizontal flips; without
+        augmentation, the whole images once."""
+        if self.augment_views == 0:
+            yield pred, inp
+            return
+        h, w = pred.shape[-2:]
+        low, high = self.augment_scale
+        for _ in range(self.augment_views):
+            side = low + (high - low) * float(torch.rand(()))
+            ch, cw = max(1, round(h * side)), max(1, round(w * side))
+            top = int(torch.randint(0, h - ch + 1, ()))
+            left = int(torch.randint(0, w - cw + 1, ()))
+            view_pred = pred[..., top:top + ch, left:left + cw]
+            view_inp = inp[..., top:top + ch, left:left + cw]
+            if float(torch.rand(())) < 0.5:
+                view_pred, view_inp = view_pred.flip(-1), view_inp.flip(-1)
+            yield view_pred, view_inp
+
     def forward(self, pred: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
         """Loss (0-dim) for dehazed ``pred`` and network input ``inp``, both (N, 3, H, W)."""
         if pred.shape[0] != inp.shape[0] or pred.shape[1] != 3 or inp.shape[1] != 3:
             raise ValueError(f'CLIPHazeClearLoss expects pred and inp of shape (N, 3, H, W) with '
                              f'the same N, got {tuple(pred.shape)} and {tuple(inp.shape)}')
-        with torch.no_grad():
-            inp_emb = self.encode_image(inp, clamp=True)
-        pred_emb = self.encode_image(pred, clamp=self.clamp_pred)
-        image_direction = F.normalize(pred_emb - inp_emb, dim=-1)
-        cosine = image_direction @ self.text_direction.t()
-        return self.loss_weight * (1.0 - cosine).mean()
+        if pred.shape[-2:] != inp.shape[-2:]:
+            raise ValueError(f'CLIPHazeClearLoss expects pred and inp of the same size, got '
+                             f'{tuple(pred.shape)} and {tuple(inp.shape)}')
+        losses = []
+        for view_pred, view_inp in self.random_views(pred, inp):
+            with torch.no_grad():
+                inp_emb = self.encode_image(view_inp, clamp=True)
+            pred_emb = self.encode_image(view_pred, clamp=self.clamp_pred)
+            image_direction = F.normalize(pred_emb - inp_emb, dim=-1)
+            cosine = image_direction @ self.text_direction.t()
+            losses.append((1.0 - cosine).mean())
+        return self.loss_weight * torch.stack(losses).mean()
