@@ -114,3 +114,41 @@ def test_test_tool_rejects_missing_checkpoint(tmp_path):
                            str(tmp_path / 'nope.pth')], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode != 0 and 'Checkpoint not found' in proc.stderr
+
+
+def test_merge_lora_tool_folds_adapter_into_base(tmp_path):
+    from mmagic.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from mmbilalora.models.lora import extract_adapter, inject_lora, lora_layers, save_adapter
+    init_default_scope('mmagic')
+    torch.manual_seed(0)
+    net = MODELS.build(dict(type='DehazeFormer', arch='t')).eval()
+    base = tmp_path / 'base.pth'
+    torch.save(dict(state_dict={f'generator.{k}': v for k, v in net.state_dict().items()}), base)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        plain = net(x)
+    inject_lora(net, search_space=['layer3.blocks.*'], targets=dict(exclude=('*meta*', )),
+                verbose=False)
+    with torch.no_grad():
+        for layer in lora_layers(net).values():
+            layer.lora_B.normal_(0, 0.05)
+    adapter = tmp_path / 'adapter.pth'
+    save_adapter(extract_adapter(net), str(adapter))
+    out = tmp_path / 'merged.pth'
+    log = run_tool('merge_lora.py', CONFIG, str(base), str(adapter), str(out))
+    assert 'tensors written' in log
+    merged = MODELS.build(dict(type='DehazeFormer', arch='t')).eval()
+    state = torch.load(out, weights_only=True)['state_dict']
+    merged.load_state_dict({k[len('generator.'):]: v for k, v in state.items()}, strict=True)
+    with torch.no_grad():
+        expected, got = net(x), merged(x)
+    assert (got - expected).abs().max() < 1e-5
+    assert (got - plain).abs().max() > 1e-3  # the adapter changed the output
+    before = adapter.read_bytes()
+    refused = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'merge_lora.py'), CONFIG,
+                              str(base), str(adapter), str(adapter)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and 'never overwritten' in refused.stderr
+    assert adapter.read_bytes() == before

@@ -16,7 +16,6 @@ import io
 import os.path as osp
 from typing import Dict, List, Optional
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -24,8 +23,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
 from ...models.editors.bilalora_dehazer import FINETUNE, SEARCH
-from ...models.lora import extract_adapter, layer_gates, lora_layers, merge_lora, remove_lora
-from ...models.lora.merge import save_adapter
+from ...models.lora import (extract_adapter, layer_gates, lora_layers, remove_lora, save_adapter,
+                            save_merged_checkpoint)
 from ...utils.atomic_io import atomic_dump_json, atomic_write_bytes
 from mmagic.registry import HOOKS
 
@@ -195,13 +194,9 @@ class BiLaLoRAHook(Hook):
             save_adapter(adapter, path)
             print_log(f'BiLaLoRA: adapter written to {path}', logger='current')
         if self.save_merged:
-            merged = merge_lora(generator)
-            state = {f'generator.{k}': v for k, v in merged.state_dict().items()}
-            buffer = io.BytesIO()
-            torch.save(dict(state_dict=state, meta=dict(iter=runner.iter,
-                                                        selected=self.selected)), buffer)
             path = osp.join(runner.work_dir, 'bilalora_merged.pth')
-            atomic_write_bytes(path, buffer.getvalue())
+            save_merged_checkpoint(generator, path, dict(iter=runner.iter,
+                                                         selected=self.selected))
             print_log(f'BiLaLoRA: merged checkpoint written to {path}', logger='current')
 
     def _plot(self, path: str) -> None:

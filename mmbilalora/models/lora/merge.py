@@ -36,6 +36,21 @@ def merge_lora(model: nn.Module, inplace: bool = False) -> nn.Module:
     return merged
 
 
+def save_merged_checkpoint(generator: nn.Module, path: str, meta: Optional[dict] = None) -> int:
+    """Merge ``generator``'s adapters (on a copy) and write a plain BaseEditModel checkpoint
+    (``state_dict`` with ``generator.*`` keys, loadable with ``load_from``) atomically.
+
+    Returns:
+        The number of tensors written.
+    """
+    merged = merge_lora(generator)
+    state = {f'generator.{k}': v for k, v in merged.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save(dict(state_dict=state, meta=dict(meta or {})), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return len(state)
+
+
 def architecture_fingerprint(model: nn.Module) -> str:
     """sha256 (hex) of the sorted ``name:shape`` list of the model's base parameters."""
     items = sorted(f'{n}:{tuple(p.shape)}' for n, p in base_parameters(model).items())
