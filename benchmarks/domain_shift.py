@@ -12,7 +12,10 @@ Methods, each with the same iteration budget, batch and crops:
   full fine-tuning (H2C); supervised fine-tuning on B (L1 with references; upper bound).
 
     python benchmarks/domain_shift.py [--iters 200] [--search 70] [--batch 4] [--crop 128]
-        [--out work_dirs/domain_shift.json] [--figure docs/domain_shift.png]
+        [--augment-views 8] [--out work_dirs/domain_shift.json] [--figure docs/domain_shift.png]
+
+Every H2C method uses the same ``CLIPHazeClearLoss`` (``--augment-views 0``: whole images, as in
+the paper; the default 8 random views, see the loss's docstring).
     python benchmarks/domain_shift.py --from-json work_dirs/domain_shift.json --figure F.png
 """
 import argparse
@@ -143,7 +146,8 @@ def print_table(report: dict) -> None:
     args = report['args']
     keys = ['PSNR', 'SSIM', 'FADE_real', 'NIQE_real']
     print(f'Guidance: {report["guidance"]}; {args["iters"]} iterations, batch {args["batch"]}, '
-          f'{args["crop"]}x{args["crop"]} crops')
+          f'{args["crop"]}x{args["crop"]} crops, {args.get("augment_views", 0)} H2C views, '
+          f'LoRA lr {args["lr_lora"]:g}')
     print('| model | PSNR (B) | SSIM (B) | FADE (real) | NIQE (real) |')
     print('| --- | --- | --- | --- | --- |')
     for title, r in report['results'].items():
@@ -182,10 +186,11 @@ def main() -> None:
     parser.add_argument('--search', type=int, default=70)
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--crop', type=int, default=128)
-    parser.add_argument('--lr-lora', type=float, default=2e-4)
+    parser.add_argument('--lr-lora', type=float, default=5e-5)
     parser.add_argument('--lr-gate', type=float, default=1e-2)
     parser.add_argument('--lr-full', type=float, default=1e-5)
     parser.add_argument('--lr-full-supervised', type=float, default=1e-4)
+    parser.add_argument('--augment-views', type=int, default=8)
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'domain_shift.json'))
     parser.add_argument('--figure', default=osp.join(ROOT, 'docs', 'domain_shift.png'))
     parser.add_argument('--from-json', help='only print and plot a previous run')
@@ -210,7 +215,8 @@ def main() -> None:
     from mmbilalora.models.losses.clip_weights import choose_guidance
     clip_model, pretrained, source = choose_guidance(osp.join(ROOT, 'checkpoints',
                                                               'haze_clip_tiny'))
-    loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1))
+    loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1),
+                                augment_views=args.augment_views)
 
     def fit(image, side=320):
         scale = side / max(image.shape[:2])

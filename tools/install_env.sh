@@ -8,7 +8,7 @@
 # built from the sdist with full ops (MMCV_WITH_OPS=1); its setup.py hard-codes -std=c++14/17,
 # which torch 2.14 headers reject, so the flag is raised to -std=c++20 in a scratch copy. The built
 # wheel is kept in $MMBILALORA_WHEEL_CACHE (default ~/.cache/mmbilalora/wheels), so later installs
-# on the same machine (other clones too) skip the ~8 minute build.
+# on the same machine (other clones too) skip the ~14 minute build.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +44,7 @@ if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
   mkdir -p "$WHEELS"
   WHEEL=$(ls "$WHEELS"/mmcv-$MMCV_VERSION-*.whl 2>/dev/null | head -n 1 || true)
   if [ -z "$WHEEL" ]; then
-    log "building mmcv $MMCV_VERSION with ops (about 8 minutes on 2 cores)"
+    log "building mmcv $MMCV_VERSION with ops (about 14 minutes on 2 cores)"
     BUILD=$(mktemp -d)
     "$VENV/bin/python" -m pip download --quiet --no-deps --no-binary mmcv -d "$BUILD" "mmcv==$MMCV_VERSION"
     tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
