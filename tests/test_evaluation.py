@@ -234,3 +234,22 @@ def test_pyiqa_metric_offline_behaviour():
         PyIQAMetric('musiq')
     with pytest.raises(KeyError, match='no-reference pyiqa metric'):
         PyIQAMetric('psnr')
+
+
+def test_patch_entropy_matches_histogram_definition():
+    import importlib
+    fade_module = importlib.import_module('mmbilalora.evaluation.fade')
+    rng = np.random.default_rng(0)
+    patches = np.concatenate([
+        np.full((1, 64), 7, np.uint8),                    # one value: 0 bits
+        np.arange(64, dtype=np.uint8)[None],              # 64 distinct values: 6 bits
+        rng.integers(0, 256, (50, 64)).astype(np.uint8),
+        rng.integers(100, 104, (50, 64)).astype(np.uint8)])
+    expected = []
+    for row in patches:
+        prob = np.bincount(row, minlength=256) / 64.0
+        prob = prob[prob > 0]
+        expected.append(-(prob * np.log2(prob)).sum())
+    got = fade_module._patch_entropy(patches)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert got[0] == 0 and got[1] == pytest.approx(6.0)

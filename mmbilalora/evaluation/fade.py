@@ -74,6 +74,14 @@ def _patches(x: np.ndarray) -> np.ndarray:
     return blocks.reshape(-1, PATCH * PATCH)
 
 
+def _patch_mean(x: np.ndarray) -> np.ndarray:
+    """Mean of every 8x8 patch of (H, W), H, W multiples of 8 -> (P,), in :func:`_patches`'
+    order (reduced in place, without the patch copy)."""
+    h, w = x.shape
+    sums = x.reshape(h // PATCH, PATCH, w // PATCH, PATCH).sum(axis=3).sum(axis=1)
+    return sums.T.ravel() / (PATCH * PATCH)
+
+
 def _nanvar(x: np.ndarray, axis: int) -> np.ndarray:
     """Sample variance ignoring NaN; 0 for one value, NaN for none (MATLAB ``nanvar``)."""
     n = np.sum(~np.isnan(x), axis=axis)
@@ -196,14 +204,18 @@ def _matlab_conv_same(x: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarra
 
 
 def _patch_entropy(gray_patches: np.ndarray) -> np.ndarray:
-    """Shannon entropy (bits) of the 256-bin histogram of each uint8 patch (P, 64) -> (P,)."""
-    p = gray_patches.shape[0]
-    flat = (np.arange(p)[:, None] * 256 + gray_patches.astype(np.int64)).ravel()
-    counts = np.bincount(flat, minlength=p * 256).reshape(p, 256).astype(np.float64)
-    prob = counts / gray_patches.shape[1]
-    with np.errstate(divide='ignore', invalid='ignore'):
-        terms = np.where(prob > 0, prob * np.log2(prob), 0.0)
-    return -terms.sum(axis=1)
+    """Shannon entropy (bits) of the 256-bin histogram of each uint8 patch (P, n) -> (P,).
+
+    From the runs of equal values in each sorted patch: H = log2(n) - sum_runs c log2(c) / n.
+    """
+    p, n = gray_patches.shape
+    ordered = np.sort(gray_patches, axis=1)
+    starts = np.ones((p, n), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first = np.flatnonzero(starts)
+    counts = np.diff(np.append(first, p * n)).astype(np.float64)
+    per_patch = np.bincount(first // n, weights=counts * np.log2(counts), minlength=p)
+    return np.log2(n) - per_patch / n
 
 
 def fade_features(image: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
@@ -225,10 +237,10 @@ def fade_features(image: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     gray = np.floor(rgb @ GRAY_WEIGHTS + 0.5)  # rgb2gray on uint8 rounds to uint8
 
-    dark = np.minimum(np.minimum(r, g), b) / 255.0
-    vmax = rgb.max(axis=2)
+    vmin, vmax = np.minimum(np.minimum(r, g), b), np.maximum(np.maximum(r, g), b)
+    dark = vmin / 255.0
     with np.errstate(invalid='ignore', divide='ignore'):
-        saturation = np.where(vmax > 0, (vmax - rgb.min(axis=2)) / vmax, 0.0)
+        saturation = np.where(vmax > 0, (vmax - vmin) / vmax, 0.0)
 
     window = _gaussian_window()
     mu = _local_mean(gray, window)
@@ -243,15 +255,15 @@ def fade_features(image: np.ndarray) -> Tuple[np.ndarray, Tuple[int, int]]:
     f1 = _nanvar(_patches(mscn), axis=1)
     f2 = _nanvar(np.where(pair < 0, np.nan, pair), axis=1)  # right (non-negative) products
     f3 = _nanvar(np.where(pair > 0, np.nan, pair), axis=1)  # left (non-positive) products
-    f4 = _patches(sigma).mean(axis=1)
-    f5 = _patches(cv).mean(axis=1)
+    f4 = _patch_mean(sigma)
+    f5 = _patch_mean(cv)
     ce_gray = _contrast_energy(0.299 * r + 0.587 * g + 0.114 * b, _CE_THRESHOLDS[0])
     ce_by = _contrast_energy(by, _CE_THRESHOLDS[1])
     ce_rg = _contrast_energy(rg, _CE_THRESHOLDS[2])
-    f6, f7, f8 = (_patches(c).mean(axis=1) for c in (ce_gray, ce_by, ce_rg))
+    f6, f7, f8 = (_patch_mean(c) for c in (ce_gray, ce_by, ce_rg))
     f9 = _patch_entropy(_patches(gray).astype(np.uint8))
-    f10 = _patches(dark).mean(axis=1)
-    f11 = _patches(saturation).mean(axis=1)
+    f10 = _patch_mean(dark)
+    f11 = _patch_mean(saturation)
     rg_p, by_p = _patches(rg), _patches(by)
     f12 = (np.sqrt(rg_p.var(axis=1, ddof=1) + by_p.var(axis=1, ddof=1))
            + 0.3 * np.sqrt(rg_p.mean(axis=1)**2 + by_p.mean(axis=1)**2))
