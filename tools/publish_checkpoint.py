@@ -9,16 +9,13 @@ config text, the given metrics and note), so the file loads with ``load_from``,
 from CKPT.
 """
 import argparse
-import io
 import json
 import os.path as osp
 import sys
 
-import torch
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmbilalora.compat import load_from_local_weights_only  # noqa: E402
-from mmbilalora.utils.atomic_io import atomic_write_bytes  # noqa: E402
+from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -43,10 +40,8 @@ def main(argv=None) -> None:
                 dtype='float16' if args.fp16 else 'float32')
     if args.metrics:
         meta['val'] = {k: float(v) for k, v in json.load(open(args.metrics)).items()}
-    buffer = io.BytesIO()
-    torch.save(dict(state_dict=state, meta=meta), buffer)
-    atomic_write_bytes(args.out, buffer.getvalue())
-    print(f'{len(state)} tensors written to {args.out} ({len(buffer.getvalue()) / 1e6:.2f} MB)')
+    size = atomic_torch_save(dict(state_dict=state, meta=meta), args.out)
+    print(f'{len(state)} tensors written to {args.out} ({size / 1e6:.2f} MB)')
 
 
 if __name__ == '__main__':

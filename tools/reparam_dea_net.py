@@ -9,16 +9,13 @@ entry is kept, and the output keeps the input's layout (``state_dict`` + ``meta`
 OUT_CKPT is written atomically and must differ from TRAIN_CKPT.
 """
 import argparse
-import io
 import os.path as osp
 import sys
-
-import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmbilalora.compat import load_from_local_weights_only  # noqa: E402
 from mmbilalora.models.editors.dea_net import reparameterize_dea_net  # noqa: E402
-from mmbilalora.utils.atomic_io import atomic_write_bytes  # noqa: E402
+from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -42,9 +39,8 @@ def main(argv=None) -> None:
                          'a DEA-Net checkpoint.')
     result = dict(state_dict=deployed, meta=dict(checkpoint.get('meta', {}),
                                                  reparameterized_from=args.checkpoint))
-    buffer = io.BytesIO()
-    torch.save(result if key == 'state_dict' else (deployed if key is None else result), buffer)
-    atomic_write_bytes(args.out, buffer.getvalue())
+    atomic_torch_save(result if key == 'state_dict' else (deployed if key is None else result),
+                      args.out)
     print(f'{len(state)} -> {len(deployed)} tensors; deployed checkpoint written to {args.out}')
 
 

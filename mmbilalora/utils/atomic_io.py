@@ -2,6 +2,7 @@
 
 A crash mid-write leaves the previous file (or nothing) in place, never a truncated one.
 """
+import io
 import json
 import os
 import os.path as osp
@@ -40,6 +41,15 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_open(path, 'wb') as f:
         f.write(data)
+
+
+def atomic_torch_save(obj: Any, path: str) -> int:
+    """``torch.save`` ``obj`` to ``path`` atomically; returns the number of bytes written."""
+    import torch
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.tell()
 
 
 def atomic_dump_json(obj: Any, path: str) -> None:

@@ -11,14 +11,13 @@ An adapter checkpoint is a plain dict of tensors, numbers and strings (loadable 
 """
 import copy
 import hashlib
-import io
 import os.path as osp
 from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 
-from ...utils.atomic_io import atomic_write_bytes
+from ...utils.atomic_io import atomic_torch_save
 from .gate import GATE_ATTR, LayerGate
 from .inject import LORA_CLASSES, _set_submodule, base_parameters, layer_gates, lora_layers, remove_lora
 
@@ -45,9 +44,7 @@ def save_merged_checkpoint(generator: nn.Module, path: str, meta: Optional[dict]
     """
     merged = merge_lora(generator)
     state = {f'generator.{k}': v for k, v in merged.state_dict().items()}
-    buffer = io.BytesIO()
-    torch.save(dict(state_dict=state, meta=dict(meta or {})), buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_torch_save(dict(state_dict=state, meta=dict(meta or {})), path)
     return len(state)
 
 
@@ -97,9 +94,7 @@ def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] =
 
 def save_adapter(adapter: Dict, path: str) -> None:
     """Write an adapter dict to ``path`` atomically."""
-    buffer = io.BytesIO()
-    torch.save(adapter, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_torch_save(adapter, path)
 
 
 def read_adapter(path: str) -> Dict:
