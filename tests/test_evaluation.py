@@ -165,9 +165,11 @@ def test_test_tool_writes_report_and_images_for_unlabeled_folder(base_checkpoint
     report = json.loads((tmp_path / 'test_report' / 'report.json').read_text())
     assert len(report['images']) == 5
     assert set(report['mean']) == {'FADE', 'FADE_input', 'NIQE', 'NIQE_input', 'Entropy',
-                                   'Entropy_input'}
+                                   'Entropy_input', 'BrightnessRatio', 'ColourCast',
+                                   'ColourCast_input', 'Blockiness', 'Blockiness_input'}
     first = report['images'][0]
     assert set(first['FADE']) == {'input', 'output'}
+    assert set(first['BrightnessRatio']) == {'output'}  # relative to the input already
     assert np.mean([im['FADE']['output'] for im in report['images']]) == pytest.approx(
         report['mean']['FADE'])
     table = (tmp_path / 'test_report' / 'report.md').read_text()

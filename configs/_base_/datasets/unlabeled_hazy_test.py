@@ -1,5 +1,6 @@
 # Evaluation on a folder of real hazy photos without references (RTTS layout, recursive):
-# no-reference metrics of output and input. FADE needs the LIVE release's statistics files:
+# no-reference metrics of output and input, and the artefacts a person would see (brightness
+# ratio output / input, colour cast, blockiness at window seams). FADE needs the LIVE release's statistics files:
 # set MMBILALORA_FADE_DIR (or fade_dir=... on the metric).
 data_root = 'data/RTTS'
 val_images = 50
@@ -18,11 +19,18 @@ val_dataloader = dict(
                  indices=val_images, pipeline=test_pipeline))
 test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], indices=None))
 
-val_evaluator = [dict(type='NIQENoRef', score_input=True), dict(type='Entropy', score_input=True)]
+val_evaluator = [
+    dict(type='NIQENoRef', score_input=True),
+    dict(type='BrightnessRatio'),
+    dict(type='ColourCast', score_input=True),
+]
 test_evaluator = [
     dict(type='FADE', score_input=True),
     dict(type='NIQENoRef', score_input=True),
     dict(type='Entropy', score_input=True),
+    dict(type='BrightnessRatio'),
+    dict(type='ColourCast', score_input=True),
+    dict(type='Blockiness', score_input=True),
 ]
 val_cfg = dict(type='MultiValLoop')
 test_cfg = dict(type='MultiTestLoop')
