@@ -101,3 +101,71 @@ def test_target_set_has_references_and_differs_from_pretraining_haze(tmp_path):
     channel_means = hazy.reshape(-1, 3).mean(0)
     assert folders['train'].endswith('train')
     assert np.ptp(channel_means) > 3  # coloured airlight, unlike the near-grey pretraining haze
+
+
+def test_scene_depth_is_far_at_the_top_and_near_at_the_bottom():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d = pseudo_depth('scene', (64, 48), rng)
+        assert d.min() >= 0 and d.max() <= 1 + 1e-6
+        assert d[:4].mean() > d[-4:].mean() + 0.2
+        assert d[-1].mean() < 0.75
+
+
+def test_log_uniform_beta_makes_thin_haze_as_common_as_dense():
+    haze = SyntheticHaze(beta_range=(0.1, 3.0), beta_sampling='log_uniform',
+                         depth_modes=('homogeneous', ))
+    betas = np.array([haze(dict(gt=clear_image(8, 8)))['haze_params']['beta']
+                      for _ in range(2000)])
+    assert betas.min() >= 0.1 and betas.max() <= 3.0
+    assert np.median(betas) == pytest.approx(np.sqrt(0.1 * 3.0), rel=0.1)  # geometric mean
+    with pytest.raises(ValueError, match='log_uniform'):
+        SyntheticHaze(beta_range=(0.0, 1.0), beta_sampling='log_uniform')
+
+
+def test_clear_prob_leaves_the_image_unchanged():
+    clear = clear_image()
+    out = SyntheticHaze(clear_prob=1.0, seed=0)(dict(gt=clear, gt_path='a.png'))
+    np.testing.assert_allclose(out['img'], clear.astype(np.float32), atol=1e-4)
+    assert out['haze_params']['beta'] == 0.0
+    hazy = [SyntheticHaze(clear_prob=0.3, seed=s)(dict(gt=clear, gt_path='a'))['haze_params']
+            for s in range(200)]
+    assert 0.2 < np.mean([p['beta'] == 0 for p in hazy]) < 0.4
+    with pytest.raises(ValueError, match='clear_prob'):
+        SyntheticHaze(clear_prob=1.5)
+
+
+def test_natural_airlight_lies_on_the_warm_cool_axis():
+    haze = SyntheticHaze(airlight_colour='natural', airlight_tint=0.1, airlight_range=(0.8, 0.8))
+    for _ in range(100):
+        r, g, b = haze(dict(gt=clear_image(8, 8)))['haze_params']['airlight']
+        assert (r - g) * (g - b) >= -2e-4  # G lies between R and B (up to the 1 % jitter)
+        assert abs(g - 0.8) <= 0.8 * 0.03 + 0.011
+    with pytest.raises(ValueError, match='airlight_colour'):
+        SyntheticHaze(airlight_colour='purple')
+
+
+def test_linear_light_haze_follows_the_model_in_linear_light():
+    from mmbilalora.datasets.transforms.synthetic_haze import linear_to_srgb, srgb_to_linear
+    x = np.linspace(0, 1, 101, dtype=np.float32)
+    np.testing.assert_allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-5)
+    clear = clear_image()
+    haze = SyntheticHaze(linear_light_prob=1.0, seed=4, keep_transmission=True)
+    out = haze(dict(gt=clear, gt_path='a.png'))
+    t = out['transmission'][..., None]
+    airlight = np.asarray(out['haze_params']['airlight'], np.float32)
+    expected = linear_to_srgb(srgb_to_linear(clear / 255.0) * t
+                              + srgb_to_linear(airlight) * (1 - t))
+    assert out['haze_params']['linear_light'] is True
+    np.testing.assert_allclose(out['img'] / 255.0, expected, atol=1e-5)
+    srgb = SyntheticHaze(seed=4)(dict(gt=clear, gt_path='a.png'))['img']
+    assert np.abs(out['img'] - srgb).mean() > 2  # a different (darker-shadow) haze
+
+
+def test_noise_jpeg_prob_zero_only_rounds():
+    from mmbilalora.datasets.transforms import SensorNoiseJPEG
+    image = clear_image().astype(np.float32) + 0.3
+    out = SensorNoiseJPEG(prob=0.0, seed=1)(dict(img=image.copy(), img_path='a.png'))
+    np.testing.assert_array_equal(out['img'], np.round(image).astype(np.uint8))
+    with pytest.raises(ValueError, match='prob'):
+        SensorNoiseJPEG(prob=2)

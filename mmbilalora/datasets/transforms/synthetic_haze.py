@@ -8,11 +8,21 @@ atmospheric light (a level times a colour tint, per channel) and d a *pseudo-dep
   distance in a landscape);
 - ``'nonhomogeneous'``: a smooth random field (bicubic upsampling of a coarse Gaussian grid),
   giving patchy haze like NH-HAZE / real fog banks;
-- ``'mixed'``: the ramp blended with the random field.
+- ``'mixed'``: the ramp blended with the random field;
+- ``'scene'``: a landscape-like layout: far (d = 1) above a random horizon, falling towards the
+  bottom of the picture (near the camera) with a random curve, slightly tilted, modulated by a
+  smooth random field, and never below a random near-haze floor.
 
-The transmission therefore lies in [exp(-beta_max), 1] subset of (0, 1]. With ``seed`` set, the haze of
-each image is a deterministic function of (seed, image path), so a validation set is fixed
+The transmission therefore lies in [exp(-beta_max), 1] subset of (0, 1]. With ``seed`` set, the
+haze of each image is a deterministic function of (seed, image path), so a validation set is fixed
 regardless of worker count or order.
+
+Options that bring the synthesis closer to real haze (all off by default, which reproduces the
+original recipe): ``beta_sampling='log_uniform'`` (thin haze as common as dense),
+``clear_prob`` (haze-free samples, so a network learns to leave clear photos alone),
+``airlight_colour='natural'`` (airlight on the warm-cool axis of real haze: neutral, bluish,
+yellowish smog; no green or magenta) and ``linear_light_prob`` (scattering applied to linear
+light, as physics does, instead of to sRGB values).
 """
 import hashlib
 from typing import Dict, Optional, Sequence, Tuple
@@ -22,7 +32,9 @@ import numpy as np
 from mmagic.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform
 
-DEPTH_MODES = ('homogeneous', 'gradient', 'nonhomogeneous', 'mixed')
+DEPTH_MODES = ('homogeneous', 'gradient', 'nonhomogeneous', 'mixed', 'scene')
+BETA_SAMPLINGS = ('uniform', 'log_uniform')
+AIRLIGHT_COLOURS = ('random', 'natural')
 
 
 def smooth_random_field(shape: Tuple[int, int], rng: np.random.Generator,
@@ -46,6 +58,43 @@ def linear_ramp(shape: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return (ramp - ramp.min()) / span if span > 0 else np.ones(shape, np.float32)
 
 
+def scene_depth(shape: Tuple[int, int], rng: np.random.Generator, grid: int = 4) -> np.ndarray:
+    """Landscape-like pseudo-depth (H, W) in [0, 1]: 1 above a random horizon (sky and far
+    scenery), falling with a random power curve towards the bottom row, tilted by up to 10 % of
+    the height, modulated by up to 40 % by a smooth random field, and lifted to a random floor
+    in [0, 0.3] (near objects are never entirely haze-free)."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    y = yy / max(h - 1, 1) + rng.uniform(-0.1, 0.1) * (xx / max(w - 1, 1) - 0.5)
+    horizon = rng.uniform(0.15, 0.7)
+    below = np.clip((1.0 - y) / (1.0 - horizon), 0.0, 1.0) ** rng.uniform(0.5, 2.0)
+    depth = np.where(y < horizon, 1.0, below)
+    modulation = rng.uniform(0.0, 0.4)
+    depth = depth * (1.0 - modulation + modulation * smooth_random_field(shape, rng, grid))
+    floor = rng.uniform(0.0, 0.3)
+    return (floor + (1.0 - floor) * depth).astype(np.float32)
+
+
+def natural_airlight(level: float, rng: np.random.Generator, warmth: float) -> np.ndarray:
+    """RGB airlight of real haze: grey ``level`` moved along the warm-cool axis by up to
+    ``warmth`` (R and B in opposite directions, G by 30 % of R's shift), plus a jitter of 1 %."""
+    shift = rng.uniform(-warmth, warmth)
+    colour = level * (1.0 + shift * np.array([1.0, 0.3, -1.0])) + rng.uniform(-0.01, 0.01, 3)
+    return np.clip(colour, 0.0, 1.0).astype(np.float32)
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    """sRGB values in [0, 1] -> linear light in [0, 1] (IEC 61966-2-1)."""
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] -> sRGB values in [0, 1] (IEC 61966-2-1)."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92,
+                    1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
 def pseudo_depth(mode: str, shape: Tuple[int, int], rng: np.random.Generator,
                  grid: int = 4) -> np.ndarray:
     """Pseudo-depth (H, W) in [0, 1] for one of :data:`DEPTH_MODES`."""
@@ -59,6 +108,8 @@ def pseudo_depth(mode: str, shape: Tuple[int, int], rng: np.random.Generator,
         weight = rng.uniform(0.3, 0.7)
         return weight * linear_ramp(shape, rng) + (1 - weight) * smooth_random_field(
             shape, rng, grid)
+    if mode == 'scene':
+        return scene_depth(shape, rng, grid)
     raise ValueError(f'Unknown depth mode {mode!r}; choose from {DEPTH_MODES}.')
 
 
@@ -83,9 +134,18 @@ class SyntheticHaze(BaseTransform):
         in_key / out_key: clear-image key and hazy-image key (MMagic's ``'gt'`` and ``'img'``).
         beta_range: extinction coefficient range (uniform).
         airlight_range: atmospheric light level range, as a fraction of white.
-        airlight_tint: maximum per-channel deviation of the airlight colour from grey (0 = grey;
-            0.1 lets e.g. yellowish or bluish haze appear).
-        depth_modes: pseudo-depth modes drawn uniformly (see :data:`DEPTH_MODES`).
+        airlight_tint: maximum deviation of the airlight colour from grey (0 = grey): per channel
+            with ``airlight_colour='random'``, along the warm-cool axis with ``'natural'``.
+        airlight_colour: ``'random'`` (independent per-channel tint, any hue) or ``'natural'``
+            (see :func:`natural_airlight`).
+        depth_modes: pseudo-depth modes drawn uniformly (see :data:`DEPTH_MODES`; repeat a mode
+            to draw it more often).
+        beta_sampling: ``'uniform'`` over ``beta_range`` or ``'log_uniform'`` (as many thin as
+            dense hazes; needs ``beta_range[0] > 0``).
+        clear_prob: probability of leaving the image haze-free (beta = 0, output = input).
+        linear_light_prob: probability of applying the scattering model to linear light (input
+            decoded from sRGB, airlight read as an sRGB colour, result encoded back) instead of
+            to the sRGB values.
         field_grid: coarse-lattice size of the random field (larger = patchier haze).
         seed: None for fresh randomness each call; an int for haze that depends only on
             (seed, image path), e.g. for a fixed validation set.
@@ -103,7 +163,11 @@ class SyntheticHaze(BaseTransform):
                                                'mixed'),
                  field_grid: int = 4,
                  seed: Optional[int] = None,
-                 keep_transmission: bool = False):
+                 keep_transmission: bool = False,
+                 airlight_colour: str = 'random',
+                 beta_sampling: str = 'uniform',
+                 clear_prob: float = 0.0,
+                 linear_light_prob: float = 0.0):
         unknown = set(depth_modes) - set(DEPTH_MODES)
         if unknown:
             raise ValueError(f'Unknown depth modes {sorted(unknown)}; choose from {DEPTH_MODES}.')
@@ -111,6 +175,18 @@ class SyntheticHaze(BaseTransform):
             raise ValueError(f'beta_range must be 0 <= low <= high, got {beta_range}')
         if not 0 <= airlight_range[0] <= airlight_range[1] <= 1:
             raise ValueError(f'airlight_range must lie in [0, 1], got {airlight_range}')
+        if airlight_colour not in AIRLIGHT_COLOURS:
+            raise ValueError(f'airlight_colour must be one of {AIRLIGHT_COLOURS}, '
+                             f'got {airlight_colour!r}')
+        if beta_sampling not in BETA_SAMPLINGS:
+            raise ValueError(f'beta_sampling must be one of {BETA_SAMPLINGS}, '
+                             f'got {beta_sampling!r}')
+        if beta_sampling == 'log_uniform' and beta_range[0] <= 0:
+            raise ValueError("beta_sampling='log_uniform' needs beta_range[0] > 0, "
+                             f'got {beta_range}')
+        for name, prob in (('clear_prob', clear_prob), ('linear_light_prob', linear_light_prob)):
+            if not 0 <= prob <= 1:
+                raise ValueError(f'{name} must lie in [0, 1], got {prob}')
         self.in_key = in_key
         self.out_key = out_key
         self.beta_range = tuple(beta_range)
@@ -120,6 +196,10 @@ class SyntheticHaze(BaseTransform):
         self.field_grid = field_grid
         self.seed = seed
         self.keep_transmission = keep_transmission
+        self.airlight_colour = airlight_colour
+        self.beta_sampling = beta_sampling
+        self.clear_prob = clear_prob
+        self.linear_light_prob = linear_light_prob
 
     def _rng(self, results: Dict) -> np.random.Generator:
         if self.seed is None:
@@ -135,21 +215,41 @@ class SyntheticHaze(BaseTransform):
                              f' got shape {clear.shape}')
         rng = self._rng(results)
         mode = self.depth_modes[rng.integers(len(self.depth_modes))]
-        beta = rng.uniform(*self.beta_range)
-        level = rng.uniform(*self.airlight_range)
-        tint = rng.uniform(-self.airlight_tint, self.airlight_tint, size=clear.shape[2])
-        airlight = np.clip(level + tint, 0.0, 1.0).astype(np.float32)
+        beta = self._draw_beta(rng)
+        airlight = self._draw_airlight(rng, clear.shape[2])
         depth = pseudo_depth(mode, clear.shape[:2], rng, self.field_grid)
+        linear = self.linear_light_prob > 0 and rng.uniform() < self.linear_light_prob
+        if self.clear_prob > 0 and rng.uniform() < self.clear_prob:
+            beta = 0.0
         transmission = np.exp(-beta * depth).astype(np.float32)
-        hazy = apply_scattering_model(clear.astype(np.float32) / 255.0, transmission, airlight)
+        clear01 = clear.astype(np.float32) / 255.0
+        if linear:
+            hazy = linear_to_srgb(apply_scattering_model(
+                srgb_to_linear(clear01), transmission, srgb_to_linear(airlight)))
+        else:
+            hazy = apply_scattering_model(clear01, transmission, airlight)
         results[self.out_key] = hazy * 255.0
         for meta in ('channel_order', 'color_type'):
             if f'{self.in_key}_{meta}' in results:
                 results[f'{self.out_key}_{meta}'] = results[f'{self.in_key}_{meta}']
-        results['haze_params'] = dict(beta=float(beta), airlight=airlight.tolist(), depth_mode=mode)
+        results['haze_params'] = dict(beta=float(beta), airlight=airlight.tolist(),
+                                      depth_mode=mode, linear_light=bool(linear))
         if self.keep_transmission:
             results['transmission'] = transmission
         return results
+
+    def _draw_beta(self, rng: np.random.Generator) -> float:
+        low, high = self.beta_range
+        if self.beta_sampling == 'log_uniform':
+            return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+        return float(rng.uniform(low, high))
+
+    def _draw_airlight(self, rng: np.random.Generator, channels: int) -> np.ndarray:
+        level = rng.uniform(*self.airlight_range)
+        if self.airlight_colour == 'natural' and channels == 3:
+            return natural_airlight(level, rng, self.airlight_tint)
+        tint = rng.uniform(-self.airlight_tint, self.airlight_tint, size=channels)
+        return np.clip(level + tint, 0.0, 1.0).astype(np.float32)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(beta_range={self.beta_range}, airlight_range='
