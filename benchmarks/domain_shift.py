@@ -99,7 +99,8 @@ def train(method, net, loss_fn, hazy, clear, args, rng):
     wrapper = LayerPositioningOptimWrapper(
         lora=OptimWrapper(torch.optim.Adam(lora, lr=args.lr_lora), clip_grad=dict(max_norm=5.0)),
         gate=OptimWrapper(torch.optim.AdamW(gates, lr=args.lr_gate, betas=(0.5, 0.999),
-                                            weight_decay=1e-3)))
+                                            weight_decay=1e-3)),
+        update_order=args.update_order)
     order = rng.permutation(len(hazy))
     upper, lower = [hazy[i] for i in order[::2]], [hazy[i] for i in order[1::2]]
     for _ in range(args.search):
@@ -127,8 +128,9 @@ def evaluate(net, eval_hazy, eval_clear, real, fade_models):
     from mmagic.evaluation.metrics.ssim import ssim
 
     from mmbilalora.apis import Dehazer, dehaze_array
+    from mmbilalora.models.data_preprocessors import PixelConvention
     from mmbilalora.evaluation import fade
-    dehazer = Dehazer(net.eval(), 127.5, 127.5)
+    dehazer = Dehazer(net.eval(), PixelConvention.symmetric(127.5, 127.5))
     outs = [dehaze_array(dehazer, h, tile=None) for h in eval_hazy]
     real_outs = [dehaze_array(dehazer, r, tile=None) for r in real]
     result = dict(
@@ -191,6 +193,8 @@ def main() -> None:
     parser.add_argument('--lr-full', type=float, default=1e-5)
     parser.add_argument('--lr-full-supervised', type=float, default=1e-4)
     parser.add_argument('--augment-views', type=int, default=8)
+    parser.add_argument('--update-order', choices=('paper', 'simultaneous'), default='paper',
+                        help="BiLaLoRA's search step: Algorithm 1's order or the approximation")
     parser.add_argument('--out', default=osp.join(ROOT, 'work_dirs', 'domain_shift.json'))
     parser.add_argument('--figure', default=osp.join(ROOT, 'docs', 'domain_shift.png'))
     parser.add_argument('--from-json', help='only print and plot a previous run')

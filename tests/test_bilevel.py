@@ -46,10 +46,12 @@ class ToyNet(nn.Module):
         return self.blocks(x)
 
 
-def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SGD'):
+def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SGD',
+              order='paper'):
     torch.manual_seed(seed)
     net = ToyNet()
-    inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, verbose=False)
+    inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, oversized='allow',
+                verbose=False)
     with torch.no_grad():  # start off B = 0 so that gates have a gradient at step one
         for i, layer in enumerate(lora_layers(net).values()):
             layer.lora_A.fill_(1.0)
@@ -59,7 +61,7 @@ def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SG
                 torch.optim.AdamW(gates, lr=gate_lr, betas=(0.5, 0.999), weight_decay=1e-3))
     wrapper = LayerPositioningOptimWrapper(
         lora=OptimWrapper(torch.optim.SGD(lora, lr=lora_lr)), gate=OptimWrapper(gate_opt),
-        hypergradient=mode)
+        hypergradient=mode, update_order=order)
     return net, wrapper
 
 
@@ -74,19 +76,24 @@ UPPER_SCALE = torch.tensor([0.0, 2.0, 0.0])
 
 @pytest.mark.parametrize('mode', ['paper', 'authors_code', 'first_order'])
 def test_hypergradient_matches_independent_autograd(mode):
-    net, wrapper = toy_setup(mode)
+    """First step (simultaneous order, so the LoRA step uses df/dw at (w_t, alpha_t))."""
+    net, wrapper = toy_setup(mode, order='simultaneous')
     x_up, x_low = torch.rand(4, 3, 5, 5), torch.rand(4, 3, 5, 5)
     lora, gates = split_lora_and_gate_params(net)
     dF = torch.autograd.grad(residual_loss(net, x_up, UPPER_SCALE), lora + gates)
     df = torch.autograd.grad(residual_loss(net, x_low, LOWER_SCALE), lora + gates)
     n = len(lora)
-    dot = sum((a * b).sum() for a, b in zip(dF[:n], df[:n]))
-    ratio = dot / sum((b * b).sum() for b in df[:n])
+    ratio = (sum((a * b).sum() for a, b in zip(dF[:n], df[:n]))
+             / sum((b * b).sum() for b in df[:n]))
+    # the released code's ratio also sums over the gate gradients (its parameter filter)
+    ratio_code = (sum((a * b).sum() for a, b in zip(dF, df))
+                  / (sum((b * b).sum() for b in df) + 1e-8))
     expected = {
         'paper': [a - ratio * b for a, b in zip(dF[n:], df[n:])],
-        'authors_code': [a + 0.1 * ratio * b for a, b in zip(dF[n:], df[n:])],
+        'authors_code': [a + 0.1 * ratio_code * b for a, b in zip(dF[n:], df[n:])],
         'first_order': list(dF[n:]),
     }[mode]
+    ratio = dict(paper=ratio, authors_code=ratio_code, first_order=torch.zeros(()))[mode]
     before_w = [p.detach().clone() for p in lora]
     before_a = [p.detach().clone() for p in gates]
     logs = wrapper.bilevel_step(lambda: residual_loss(net, x_up, UPPER_SCALE),
@@ -98,8 +105,13 @@ def test_hypergradient_matches_independent_autograd(mode):
         torch.testing.assert_close(p.detach(), p0 - 0.1 * g, rtol=1e-5, atol=1e-7)
 
 
-def test_search_iteration_costs_two_forward_and_two_backward_passes():
-    net, wrapper = toy_setup()
+@pytest.mark.parametrize('order,mode,passes', [('paper', 'paper', 3),
+                                               ('paper', 'first_order', 2),
+                                               ('simultaneous', 'paper', 2)])
+def test_pass_count_of_a_search_iteration(order, mode, passes):
+    """Algorithm 1: 3 forward + 3 backward (2 + 2 with the first-order gate gradient, which
+    needs no lower gradient at (w_t, alpha_t)); the simultaneous approximation: 2 + 2."""
+    net, wrapper = toy_setup(mode, order=order)
     counts = dict(forward=0, backward=0)
     net.register_forward_hook(lambda *a: counts.__setitem__('forward', counts['forward'] + 1))
     net.register_full_backward_hook(
@@ -107,9 +119,215 @@ def test_search_iteration_costs_two_forward_and_two_backward_passes():
     x = torch.rand(2, 3, 4, 4, requires_grad=True)  # so the full backward hook fires
     wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
                          lambda: residual_loss(net, x, LOWER_SCALE))
-    assert counts == dict(forward=2, backward=2)
+    assert counts == dict(forward=passes, backward=passes)
     wrapper.lower_step(lambda: residual_loss(net, x, LOWER_SCALE))
-    assert counts == dict(forward=3, backward=3)
+    assert counts == dict(forward=passes + 1, backward=passes + 1)
+
+
+# ---------------------------------------------------------------- Algorithm 1, step by step
+
+CLIP_NORM = 0.02  # below the toy's LoRA gradient norms, so clipping acts on every step
+
+
+def adam_setup(order='paper', mode='paper', seed=0):
+    """Toy net + wrapper with Adam (LoRA, clipped) and AdamW (gates), the paper's optimizers."""
+    torch.manual_seed(seed)
+    net = ToyNet()
+    inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, oversized='allow',
+                verbose=False)
+    with torch.no_grad():
+        for i, layer in enumerate(lora_layers(net).values()):
+            layer.lora_A.fill_(1.0)
+            layer.lora_B.fill_(0.1 * (i + 1))
+    lora, gates = split_lora_and_gate_params(net)
+    wrapper = LayerPositioningOptimWrapper(
+        lora=OptimWrapper(torch.optim.Adam(lora, lr=0.05), clip_grad=dict(max_norm=CLIP_NORM)),
+        gate=OptimWrapper(torch.optim.AdamW(gates, lr=0.1, betas=(0.5, 0.999),
+                                            weight_decay=1e-3)),
+        update_order=order, hypergradient=mode)
+    return net, wrapper
+
+
+def toy_batches(steps, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.rand(4, 3, 5, 5, generator=g), torch.rand(4, 3, 5, 5, generator=g))
+            for _ in range(steps)]
+
+
+def algorithm1_reference(net, batches, order):
+    """Plain PyTorch: Algorithm 1 (``order='paper'``: gate step with Eq. 7, then the LoRA step
+    with the lower gradient at the updated gates) or the simultaneous approximation."""
+    lora, gates = split_lora_and_gate_params(net)
+    opt_w = torch.optim.Adam(lora, lr=0.05)
+    opt_a = torch.optim.AdamW(gates, lr=0.1, betas=(0.5, 0.999), weight_decay=1e-3)
+    n = len(lora)
+    for x_up, x_low in batches:
+        dF = torch.autograd.grad(residual_loss(net, x_up, UPPER_SCALE), lora + gates)
+        df = torch.autograd.grad(residual_loss(net, x_low, LOWER_SCALE), lora + gates)
+        ratio = (sum((a.double() * b.double()).sum() for a, b in zip(dF[:n], df[:n]))
+                 / (sum((b.double() * b.double()).sum() for b in df[:n]) + 1e-12)).float()
+        for p, a, b in zip(gates, dF[n:], df[n:]):
+            p.grad = a - ratio * b
+        if order == 'paper':
+            opt_a.step()  # alpha_{t+1}
+            df_w = torch.autograd.grad(residual_loss(net, x_low, LOWER_SCALE), lora)
+        else:
+            df_w = df[:n]
+        for p, g in zip(lora, df_w):
+            p.grad = g.clone()
+        torch.nn.utils.clip_grad_norm_(lora, CLIP_NORM)
+        opt_w.step()
+        if order != 'paper':
+            opt_a.step()
+        opt_w.zero_grad()
+        opt_a.zero_grad()
+
+
+def run_wrapper(net, wrapper, batches):
+    for x_up, x_low in batches:
+        wrapper.bilevel_step(lambda: residual_loss(net, x_up, UPPER_SCALE),
+                             lambda: residual_loss(net, x_low, LOWER_SCALE))
+
+
+def state(net):
+    return {k: v.detach().clone() for k, v in net.state_dict().items()
+            if 'lora' in k or 'gate' in k}
+
+
+@pytest.mark.parametrize('order', ['paper', 'simultaneous'])
+def test_update_order_matches_plain_pytorch_algorithm1(order):
+    batches = toy_batches(4)
+    net, wrapper = adam_setup(order)
+    run_wrapper(net, wrapper, batches)
+    reference, _ = adam_setup(order)
+    algorithm1_reference(reference, batches, order)
+    got, want = state(net), state(reference)
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=1e-6, msg=key)
+    moved = max((got[k] - v).abs().max().item() for k, v in state(adam_setup(order)[0]).items())
+    assert moved > 0.05  # the steps did something
+
+
+def test_simultaneous_order_drifts_from_algorithm1():
+    """The approximation is not Algorithm 1: after 4 steps the LoRA weights differ by more
+    than 5 % of the distance they moved."""
+    batches = toy_batches(4)
+    start = state(adam_setup()[0])
+    results = {}
+    for order in ('paper', 'simultaneous'):
+        net, wrapper = adam_setup(order)
+        run_wrapper(net, wrapper, batches)
+        results[order] = state(net)
+    keys = [k for k in start if k.endswith('lora_B')]
+    step = torch.cat([(results['paper'][k] - start[k]).flatten() for k in keys]).norm()
+    drift = torch.cat([(results['simultaneous'][k] - results['paper'][k]).flatten()
+                       for k in keys]).norm()
+    assert drift / step > 0.05
+
+
+def test_authors_code_matches_a_line_by_line_rederivation_of_their_architect_step():
+    """``hypergradient='authors_code'`` against the released ``Architect.step`` re-derived here:
+    gates among the "LoRA" parameters of the ratio, the previous step's LoRA gradient still on
+    the weights during the upper backward, eps 1e-8, ``g = dF/da - eta * d(-ratio * f)/da``
+    with eta the LoRA lr; then their LoRA step (LoRA weights only: our bug fix)."""
+    batches = toy_batches(4)
+    net, wrapper = adam_setup('paper', 'authors_code')
+    run_wrapper(net, wrapper, batches)
+
+    ref, _ = adam_setup()
+    lora, gates = split_lora_and_gate_params(ref)
+    eta = 0.05
+    w_optim = torch.optim.Adam(lora, lr=eta)
+    a_optim = torch.optim.AdamW(gates, lr=0.1, betas=(0.5, 0.999), weight_decay=1e-3)
+    w_optim.zero_grad()
+    for x_up, x_low in batches:
+        # Architect.step
+        a_optim.zero_grad()
+        unrolled_loss = residual_loss(ref, x_up, UPPER_SCALE)
+        unrolled_loss.backward()
+        dalpha = [v.grad.clone() if v.grad is not None else torch.zeros_like(v) for v in gates]
+        lora_params = [p for p in ref.parameters() if p.requires_grad]  # 'alpha' filter: no-op
+        vector = [v.grad.data.clone() if v.grad is not None else torch.zeros_like(v)
+                  for v in lora_params]
+        ref.zero_grad()
+        lower_loss = residual_loss(ref, x_low, LOWER_SCALE)
+        dfy = torch.autograd.grad(lower_loss, lora_params, retain_graph=True, allow_unused=True)
+        gfyfy, gFyfy = 0, 0
+        for f, F in zip(dfy, vector):
+            f = torch.zeros_like(F) if f is None else f
+            gfyfy = gfyfy + torch.sum(f * f)
+            gFyfy = gFyfy + torch.sum(F * f)
+        GN_loss = -gFyfy.detach() / (gfyfy.detach() + 1e-8) * lower_loss
+        implicit_grads = torch.autograd.grad(GN_loss, gates, allow_unused=True)
+        for alpha, g, ig in zip(gates, dalpha, implicit_grads):
+            alpha.grad = g - eta * ig.data
+        a_optim.step()
+        # the LoRA step of their training loop (LoRA weights only here)
+        w_optim.zero_grad()
+        loss = residual_loss(ref, x_low, LOWER_SCALE)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(lora, CLIP_NORM)
+        w_optim.step()
+    got, want = state(net), state(ref)
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=0, atol=1e-6, msg=key)
+    paper_net, paper_wrapper = adam_setup('paper', 'paper')
+    run_wrapper(paper_net, paper_wrapper, batches)
+    assert max((state(paper_net)[k] - want[k]).abs().max().item()
+               for k in want if 'gate' in k) > 1e-3  # the two hypergradients differ
+
+
+def test_accumulation_is_refused_with_a_clear_error():
+    net, _ = toy_setup()
+    lora, gates = split_lora_and_gate_params(net)
+    with pytest.raises(ValueError, match='accumulative_counts=2'):
+        LayerPositioningOptimWrapper(
+            lora=OptimWrapper(torch.optim.SGD(lora, lr=0.1), accumulative_counts=2),
+            gate=OptimWrapper(torch.optim.SGD(gates, lr=0.1)))
+    with pytest.raises(ValueError, match='update_order'):
+        LayerPositioningOptimWrapper(lora=OptimWrapper(torch.optim.SGD(lora, lr=0.1)),
+                                     gate=OptimWrapper(torch.optim.SGD(gates, lr=0.1)),
+                                     update_order='nope')
+
+
+def test_authors_finetune_stage_trains_kept_gates_in_a_fresh_lora_optimizer():
+    net, wrapper = adam_setup()
+    run_wrapper(net, wrapper, toy_batches(2))
+    lora, gates = split_lora_and_gate_params(net)
+    assert wrapper['lora'].optimizer.state
+    wrapper.restart_lora_optimizer([gates[1]])
+    assert not wrapper['lora'].optimizer.state
+    assert any(p is gates[1] for p in wrapper.lora_params)
+    assert all(p is not gates[1] for p in wrapper.gate_params)
+    before = gates[1].item()
+    x = torch.rand(4, 3, 5, 5)
+    wrapper.lower_step(lambda: residual_loss(net, x, LOWER_SCALE))
+    # a first Adam step moves by the learning rate: the gate trains at the LoRA rate (0.05)
+    assert abs(gates[1].item() - before) == pytest.approx(0.05, rel=1e-3)
+
+
+def test_keep_blocks_drops_the_other_adapters_and_returns_their_parameters():
+    from mmagic.registry import MODELS
+    model = MODELS.build(dict(
+        type='BiLaLoRADehazer', generator=dict(type='DehazeFormer', arch='t'),
+        lora_cfg=dict(search_space=['layer1.blocks.*'],
+                      targets=dict(exclude=('*meta*', 'attn.conv')), r=2, lora_alpha=4,
+                      verbose=False),
+        loss=dict(type='L1Loss'),
+        data_preprocessor=dict(type='DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)))
+    gates = model.gates()
+    layers = lora_layers(model.generator)
+    kept = 'layer1.blocks.2'
+    expected = {id(g.alpha) for b, g in gates.items() if b != kept}
+    expected |= {id(p) for n, layer in layers.items() if not n.startswith(kept + '.')
+                 for p in (layer.lora_A, layer.lora_B)}
+    dropped = model.keep_blocks([kept])
+    assert {id(p) for p in dropped} == expected and len(dropped) == len(expected)
+    assert list(model.gates()) == [kept] and model.phase == 'finetune'
+    assert not model.gates()[kept].alpha.requires_grad
+    assert all(n.startswith(kept + '.') for n in lora_layers(model.generator))
+    with pytest.raises(KeyError, match='no LoRA gate'):
+        model.keep_blocks(['layer1.blocks.0'])
 
 
 def test_search_ranks_the_only_block_that_lowers_the_upper_loss_first():

@@ -213,9 +213,10 @@ def test_dehaze_tool_folder_grid_and_input_protection(base_checkpoint, sample_sp
 def test_tiled_inference_matches_whole_image_for_local_network():
     import torch
     from mmbilalora.apis import Dehazer, dehaze_array
+    from mmbilalora.models.data_preprocessors import PixelConvention
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 3, 3, padding=1, padding_mode='reflect')
-    dehazer = Dehazer(conv.eval(), mean=127.5, std=127.5)
+    dehazer = Dehazer(conv.eval(), PixelConvention.symmetric(127.5, 127.5))
     image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
     whole = dehaze_array(dehazer, image, tile=None, pad_multiple=1)
     tiled = dehaze_array(dehazer, image, tile=32, overlap=8, pad_multiple=1)

@@ -96,8 +96,10 @@ def test_dehazeformer_report_gates_and_recursive_targets():
     blocks = [b.block for b in report.blocks]
     assert blocks == [f'layer3.blocks.{i}' for i in range(4)]
     first = report.blocks[0]
-    assert first.layers == ['attn.conv', 'attn.V', 'attn.proj', 'attn.QK', 'mlp.mlp.0',
-                            'mlp.mlp.2']
+    assert first.layers == ['attn.V', 'attn.proj', 'attn.QK', 'mlp.mlp.0', 'mlp.mlp.2']
+    # the depthwise 5x5 conv (2,400 weights) would get 200 + 19,200 LoRA weights: skipped
+    assert report.skipped[0] == ('layer3.blocks.0.attn.conv', 19400, 2400)
+    assert len(report.skipped) == 4 and 'skipped 4 layer(s)' in report.table()
     assert isinstance(model.layer3.blocks[0].attn.QK, LoRAConv2d)
     assert not isinstance(model.layer3.blocks[0].norm1.meta1, LoRAConv2d)
     gate = model.layer3.blocks[0].lora_gate
@@ -252,3 +254,47 @@ def test_multihead_attention_in_proj_and_out_proj_adapters(batch_first):
         assert (merged.block.attn(x, x, x)[0] - adapted).abs().max() < 1e-5
     fresh = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
     fresh.load_state_dict(merged.block.attn.state_dict(), strict=True)
+
+
+def test_oversized_layers_are_skipped_unless_allowed():
+    """A LoRA is kept only when it has fewer weights than its layer: 1x1 conv 8 -> 8 has 64
+    weights, r=4 gives 4 * (8 + 8) = 64 (skipped), r=3 gives 48 (kept)."""
+    def net():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Sequential(torch.nn.Conv2d(8, 8, 1),
+                                                       torch.nn.Conv2d(8, 16, 1)))
+    report = inject_lora(net(), search_space=['0'], r=4, verbose=False)
+    assert report.blocks[0].layers == ['1'] and report.skipped == [('0.0', 64, 64)]
+    assert report.blocks[0].lora_params == 4 * (8 + 16)
+    assert inject_lora(net(), search_space=['0'], r=3, verbose=False).skipped == []
+    allowed = inject_lora(net(), search_space=['0'], r=4, oversized='allow', verbose=False)
+    assert allowed.blocks[0].layers == ['0', '1'] and not allowed.skipped
+    with pytest.raises(ValueError, match='at least as large as the layer'):
+        inject_lora(net(), search_space=['0.0'], r=4, verbose=False)
+    with pytest.raises(ValueError, match='oversized'):
+        inject_lora(net(), search_space=['0'], oversized='nope', verbose=False)
+
+
+def _config_model(path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    model = MODELS.build(cfg.model.generator)
+    return model, inject_lora(model, verbose=False, **cfg.model.lora_cfg)
+
+
+@pytest.mark.parametrize('config,space_max,top3_max', [
+    ('configs/bilalora/dehazeformer_rtts.py', 0.15, 0.04),
+    ('configs/bilalora/dea-net_rtts.py', 0.12, 0.031)])
+def test_config_search_spaces_stay_low_rank(config, space_max, top3_max):
+    """Search space and the largest possible top-3 adapter as shares of the base model; no
+    depthwise conv and no layer with a LoRA as large as itself."""
+    import os.path as osp
+    from conftest import ROOT
+    model, report = _config_model(osp.join(ROOT, config))
+    total = report.model_base_params
+    largest3 = sum(sorted((b.lora_params for b in report.blocks), reverse=True)[:3])
+    assert report.lora_params / total <= space_max
+    assert largest3 / total <= top3_max
+    for name, layer in lora_layers(model).items():
+        assert layer.groups == 1 or layer.groups != layer.in_channels, name
+        assert layer.num_lora_parameters() < layer.weight.numel(), name

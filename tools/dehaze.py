@@ -1,7 +1,8 @@
 """Dehaze a photo or a folder of photos with a trained model.
 
     python tools/dehaze.py INPUT --config CONFIG --checkpoint CKPT [--adapter ADAPTER]
-                           --out OUT_DIR [--tile 512] [--overlap 32] [--grid] [--device cpu]
+                           --out OUT_DIR [--tile 512] [--overlap 32] [--resize-multiple N]
+                           [--grid] [--device cpu]
 
 INPUT is an image file or a folder (searched recursively). CKPT is a BaseEditModel checkpoint,
 a merged BiLaLoRA checkpoint (``bilalora_merged.pth``) or official DehazeFormer weights; an
@@ -9,6 +10,9 @@ adapter (``bilalora_adapter.pth``) can be attached on top of a base checkpoint. 
 files of the input's size under OUT_DIR (same relative paths), written atomically; an input file
 is never overwritten. ``--grid`` also writes ``<name>_compare.jpg`` (input | output).
 EXIF orientation is applied; see ``mmbilalora.utils.image_io`` for grayscale / 16-bit / RGBA.
+The pixel conventions (input normalisation, output range) come from the config's data
+preprocessor. ``--resize-multiple 16 --tile 0`` reproduces the authors' test script's sizing: the
+normalised input is resized (bicubic, antialiased) to a multiple of 16 and the output back.
 """
 import argparse
 import os.path as osp
@@ -35,6 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--tile', type=int, default=512, help='tile side in pixels (0: whole)')
     parser.add_argument('--overlap', type=int, default=32, help='tile overlap in pixels')
     parser.add_argument('--pad-multiple', type=int, default=32)
+    parser.add_argument('--resize-multiple', type=int, default=0,
+                        help='resize the input to a multiple of N and the output back (bicubic, '
+                        "antialiased; the authors' test script uses 16); 0: pad instead")
     parser.add_argument('--grid', action='store_true', help='also write input|output images')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
@@ -55,7 +62,8 @@ def main(argv=None) -> None:
     for path in tqdm(files, desc='dehazing', unit='image'):
         rgb = read_rgb(path)
         result = dehaze_array(dehazer, rgb, tile=args.tile or None, overlap=args.overlap,
-                              pad_multiple=args.pad_multiple)
+                              pad_multiple=args.pad_multiple,
+                              resize_multiple=args.resize_multiple)
         relative = osp.relpath(path, root)
         write_rgb(safe_output_path(args.out, relative, path), result)
         if args.grid:

@@ -40,6 +40,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=300, help='training iterations')
     parser.add_argument('--search', type=int, default=100, help='search iterations')
     parser.add_argument('--crop', type=int, default=128)
+    parser.add_argument('--update-order', choices=('paper', 'simultaneous'), default='paper',
+                        help="BiLaLoRA's search step: Algorithm 1's order (default) or the "
+                        'simultaneous approximation')
     return parser.parse_args()
 
 
@@ -115,7 +118,8 @@ def main() -> None:
            f'model.loss.clip_model={clip_model}', f'model.loss.pretrained={pretrained}',
            f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters + 1}',
            f'custom_hooks.0.search_iters={args.search}',
-           f'default_hooks.checkpoint.interval={args.iters}']
+           f'default_hooks.checkpoint.interval={args.iters}',
+           f'optim_wrapper.update_order={args.update_order}']
     print('[demo] $ ' + ' '.join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
 

@@ -16,7 +16,7 @@ model = dict(loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/
                        augment_views=8))
 train_dataloader = dict(
     batch_size=4, num_workers=1,
-    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
+    sampler=dict(_delete_=True, type='BilevelPairSampler', shuffle=True, infinite=True))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters + 1)
 optim_wrapper = dict(lora=dict(optimizer=dict(lr=5e-5)), gate=dict(optimizer=dict(lr=1e-2)))

@@ -33,7 +33,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     _delete_=True, batch_size=24, num_workers=4, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='BilevelPairSampler', shuffle=True),
     dataset=dict(type='BilevelSplitDataset', upper_fraction=0.5, split_seed=0,
                  dataset=dict(type='ImageFolderDataset', data_root=data_root, key='img',
                               pipeline=train_pipeline)))
@@ -59,6 +59,7 @@ optim_wrapper = dict(
     type='LayerPositioningOptimWrapper',
     lora=dict(optimizer=dict(type='Adam', lr=1e-6), clip_grad=dict(max_norm=5.0)),
     gate=dict(optimizer=dict(type='AdamW', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)),
+    update_order='paper',
     hypergradient='paper')
 param_scheduler = dict(_delete_=True, lora=[dict(type='ConstantLR', factor=1.0, by_epoch=True)],
                        gate=[])

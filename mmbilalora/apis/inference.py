@@ -11,20 +11,32 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from ..compat import load_from_local_weights_only
+from ..models.data_preprocessors import PixelConvention, pixel_convention
 from ..models.lora import load_adapter
-from ..models.utils.padding import pad_to_multiple
+from ..models.utils import pad_to_multiple, resize_bicubic, resize_to_multiple
 
 
 @dataclass
 class Dehazer:
-    """A generator with the value mapping of its training data preprocessor.
-
-    ``network input = (rgb_uint8 - mean) / std`` and ``rgb = output * std + mean``.
+    """A generator with the pixel convention of its data preprocessor (per channel):
+    ``network input = (rgb_uint8 - input_mean) / input_std`` and
+    ``rgb = output * output_std + output_mean``.
     """
     generator: nn.Module
-    mean: float
-    std: float
+    pixels: PixelConvention
     device: str = 'cpu'
+
+    def _view(self, values) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
+
+    def to_network(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) float pixels in [0, 255] -> network input."""
+        return (rgb - self._view(self.pixels.input_mean)) / self._view(self.pixels.input_std)
+
+    def to_pixels(self, output: torch.Tensor) -> torch.Tensor:
+        """Network output -> (N, 3, H, W) float pixels clamped to [0, 255]."""
+        return (output * self._view(self.pixels.output_std)
+                + self._view(self.pixels.output_mean)).clamp(0, 255)
 
 
 def _generator_state(checkpoint: dict, path: str) -> dict:
@@ -66,12 +78,9 @@ def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] 
                              f': missing {missing[:5]}, unexpected {unexpected[:5]}.')
     if adapter:
         load_adapter(generator, adapter)
-    preprocessor = cfg.model.get('data_preprocessor') or {}
-    mean = preprocessor.get('mean', [0.0, 0.0, 0.0])
-    std = preprocessor.get('std', [255.0, 255.0, 255.0])
-    if len(set(mean)) != 1 or len(set(std)) != 1:
-        raise ValueError('Dehazing needs one mean and std for all channels.')
-    return Dehazer(generator.to(device).eval(), float(mean[0]), float(std[0]), device)
+    preprocessor = MODELS.build(cfg.model.get('data_preprocessor') or dict(
+        type='DataPreprocessor', mean=[0.0] * 3, std=[255.0] * 3))
+    return Dehazer(generator.to(device).eval(), pixel_convention(preprocessor), device)
 
 
 def tile_windows(size: int, tile: int, overlap: int) -> Iterator[Tuple[int, int]]:
@@ -106,7 +115,8 @@ def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray
 
 @torch.no_grad()
 def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
-                 overlap: int = 32, pad_multiple: int = 32) -> np.ndarray:
+                 overlap: int = 32, pad_multiple: int = 32,
+                 resize_multiple: int = 0) -> np.ndarray:
     """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
 
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
@@ -125,11 +135,15 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     for top, bottom in rows:
         for left, right in cols:
             patch = torch.from_numpy(np.ascontiguousarray(rgb[top:bottom, left:right]))
-            x = (patch.permute(2, 0, 1)[None].float().to(dehazer.device) - dehazer.mean)
-            x = x / dehazer.std
+            x = dehazer.to_network(patch.permute(2, 0, 1)[None].float().to(dehazer.device))
             ph, pw = x.shape[-2:]
-            y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
-            y = (y * dehazer.std + dehazer.mean).clamp(0, 255)[0].permute(1, 2, 0).cpu().numpy()
+            if resize_multiple:
+                x = resize_to_multiple(x, resize_multiple)
+            y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :x.shape[-2],
+                                                                    :x.shape[-1]]
+            if resize_multiple:
+                y = resize_bicubic(y, (ph, pw))
+            y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
             wy = _ramp(ph, overlap, top == 0, bottom == h)
             wx = _ramp(pw, overlap, left == 0, right == w)
             blend = (wy[:, None] * wx[None, :])[..., None]

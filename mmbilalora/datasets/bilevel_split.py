@@ -1,19 +1,27 @@
-"""BilevelSplitDataset: the unlabeled real set split once into lower- and upper-level halves.
+"""BilevelSplitDataset and BilevelPairSampler: the unlabeled real set split once into lower- and
+upper-level halves, and (lower, upper) pairs drawn from the two halves independently.
 
 The split lives here: a seeded permutation of the wrapped dataset's indices, cut at
 ``upper_fraction``, identical on every rank and on every resume (it depends only on the file list
-and ``split_seed``). Item ``i`` is the pair (lower[i % n_lower], upper[i % n_upper]), each passed
-through the wrapped dataset's own pipeline, so any sampler (``InfiniteSampler``,
-``DefaultSampler``, distributed) draws one lower and one upper sample per index; the length is
-``max(n_lower, n_upper)``, so with a 50/50 split each epoch visits every image once (one upper
-image twice when the count is odd).
+and ``split_seed``).
+
+Pairs: ``BilevelPairSampler`` yields ``(lower position, upper position)`` items, drawn as the
+authors' two independently shuffled loaders are: an epoch is one pass over the lower half in a
+seeded random order, and the upper half is a separate stream of seeded random orders (restarted
+each epoch and whenever exhausted), so an upper image meets a different lower image every
+epoch. With a plain sampler (``DefaultSampler``, ``InfiniteSampler``) item ``i`` is the fixed pair
+(lower[i % n_lower], upper[i % n_upper]) and the length is ``max(n_lower, n_upper)``.
 """
 import hashlib
-from typing import Dict, List, Union
+import math
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
-from mmagic.registry import DATASETS
+import torch
+from mmagic.registry import DATA_SAMPLERS, DATASETS
 from mmengine.dataset import BaseDataset
+from mmengine.dist import get_dist_info, sync_random_seed
+from torch.utils.data import Sampler
 
 
 @DATASETS.register_module()
@@ -49,9 +57,14 @@ class BilevelSplitDataset:
     def __len__(self) -> int:
         return max(len(self.lower_indices), len(self.upper_indices))
 
-    def __getitem__(self, idx: int) -> Dict:
-        lower = self.dataset[self.lower_indices[idx % len(self.lower_indices)]]
-        upper = self.dataset[self.upper_indices[idx % len(self.upper_indices)]]
+    def __getitem__(self, idx: Union[int, Tuple[int, int]]) -> Dict:
+        """Item ``(lower position, upper position)`` (from ``BilevelPairSampler``) or ``i``."""
+        if isinstance(idx, (tuple, list)):
+            lower_pos, upper_pos = idx
+        else:
+            lower_pos, upper_pos = idx % len(self.lower_indices), idx % len(self.upper_indices)
+        lower = self.dataset[self.lower_indices[lower_pos]]
+        upper = self.dataset[self.upper_indices[upper_pos]]
         return dict(inputs=lower['inputs'], data_samples=lower['data_samples'],
                     upper_inputs=upper['inputs'], upper_data_samples=upper['data_samples'])
 
@@ -65,3 +78,66 @@ class BilevelSplitDataset:
         digest = hashlib.sha256(('\n'.join(lower) + '\n--\n' + '\n'.join(upper)).encode())
         return dict(split_seed=self.split_seed, upper_fraction=self.upper_fraction,
                     lower=lower, upper=upper, fingerprint=digest.hexdigest())
+
+
+@DATA_SAMPLERS.register_module()
+class BilevelPairSampler(Sampler):
+    """``(lower position, upper position)`` pairs for :class:`BilevelSplitDataset`, the lower and
+    upper halves shuffled independently (the authors' two loaders).
+
+    An epoch is one pass over the lower half (``shuffle``: a random order seeded by
+    ``seed + epoch``); the upper positions come from consecutive random orders of the upper half
+    drawn from the same seeded generator. In a distributed run each rank takes every
+    ``world_size``-th pair of the epoch (the lower order padded by repetition to a multiple of
+    the world size, as ``DefaultSampler`` with ``round_up=True``). ``infinite=True`` runs epoch
+    after epoch without stopping (for ``IterBasedTrainLoop``, like ``InfiniteSampler``).
+
+    Args:
+        dataset: a :class:`BilevelSplitDataset`.
+        shuffle: shuffle both halves (False: both in order, for debugging).
+        seed: shared by all ranks (default: a synchronised random seed).
+        infinite: never stop.
+    """
+
+    def __init__(self, dataset: BilevelSplitDataset, shuffle: bool = True,
+                 seed: Optional[int] = None, infinite: bool = False):
+        if not hasattr(dataset, 'lower_indices') or not hasattr(dataset, 'upper_indices'):
+            raise TypeError(f'BilevelPairSampler needs a BilevelSplitDataset, got '
+                            f'{type(dataset).__name__}.')
+        self.rank, self.world_size = get_dist_info()
+        self.n_lower, self.n_upper = len(dataset.lower_indices), len(dataset.upper_indices)
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+        self.infinite = infinite
+        self.epoch = 0
+        self.num_samples = math.ceil(self.n_lower / self.world_size)
+        self.total_size = self.num_samples * self.world_size
+
+    def _order(self, n: int, generator: torch.Generator) -> List[int]:
+        return torch.randperm(n, generator=generator).tolist() if self.shuffle else list(range(n))
+
+    def epoch_pairs(self, epoch: int) -> List[Tuple[int, int]]:
+        """This rank's pairs of ``epoch``."""
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + epoch)
+        lower = self._order(self.n_lower, generator)
+        lower = (lower * math.ceil(self.total_size / self.n_lower))[:self.total_size]
+        upper: List[int] = []
+        while len(upper) < self.total_size:
+            upper += self._order(self.n_upper, generator)
+        pairs = list(zip(lower, upper[:self.total_size]))
+        return pairs[self.rank:self.total_size:self.world_size]
+
+    def __iter__(self) -> Iterator[Tuple[int, int]]:
+        epoch = self.epoch
+        while True:
+            yield from self.epoch_pairs(epoch)
+            if not self.infinite:
+                return
+            epoch += 1
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch

@@ -6,7 +6,8 @@ custom_imports = dict(imports=['mmbilalora', 'helpers.rank_state_hook'], allow_f
 
 model = dict(loss=dict(pretrained=None))
 train_dataloader = dict(
-    batch_size=2, num_workers=0, sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True))
+    batch_size=2, num_workers=0,
+    sampler=dict(_delete_=True, type='BilevelPairSampler', shuffle=True, infinite=True))
 val_dataloader = dict(num_workers=0, dataset=dict(indices=1))
 test_dataloader = dict(num_workers=0)
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=5, val_interval=1000)

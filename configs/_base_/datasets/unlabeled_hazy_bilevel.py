@@ -1,7 +1,9 @@
 # Unlabeled real hazy photos for BiLaLoRA training (RTTS layout: one folder of images, searched
 # recursively). BilevelSplitDataset splits the folder once (split_seed) into a lower half (LoRA
-# weights) and an upper half (gates) and yields one sample of each per index; the split is
-# written to <work_dir>/data_split.json. Validation/test: see unlabeled_hazy_test.py.
+# weights) and an upper half (gates); BilevelPairSampler draws each iteration's lower and upper
+# samples from the two halves independently (the authors' two shuffled loaders); the split is
+# written to <work_dir>/data_split.json. Crops smaller than crop_size are upscaled bilinearly (as
+# the authors' loader). Validation/test: see unlabeled_hazy_test.py.
 _base_ = './unlabeled_hazy_test.py'
 crop_size = 224
 
@@ -17,7 +19,7 @@ train_dataloader = dict(
     batch_size=24,
     num_workers=4,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='BilevelPairSampler', shuffle=True),
     dataset=dict(
         type='BilevelSplitDataset',
         upper_fraction=0.5,

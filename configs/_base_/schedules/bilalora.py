@@ -1,7 +1,9 @@
 # BiLaLoRA schedule (paper defaults): 5 search + 25 fine-tune epochs; LoRA weights with Adam
-# (lr 1e-6 as in the authors' code, clipped at 5.0), gates with AdamW lr 3e-4, betas (0.5, 0.999),
-# weight decay 1e-3; the paper's hypergradient (Eq. 7). An epoch is one pass over the pairs of
-# BilevelSplitDataset (half the images).
+# (lr 1e-6, clipped at 5.0; the authors' released option file defaults to 2e-5, used by
+# configs/bilalora/dea-net_authors_rtts.py), gates with AdamW lr 3e-4, betas (0.5, 0.999), weight
+# decay 1e-3; Algorithm 1's update order (gate step, then the LoRA step at the updated gates) and
+# the paper's hypergradient (Eq. 7). An epoch is one pass over the lower half of BilevelSplitDataset
+# (BilevelPairSampler).
 search_epochs = 5
 finetune_epochs = 25
 top_k = 3
@@ -15,6 +17,7 @@ optim_wrapper = dict(
     lora=dict(optimizer=dict(type='Adam', lr=1e-6, betas=(0.9, 0.999)),
               clip_grad=dict(max_norm=5.0)),
     gate=dict(optimizer=dict(type='AdamW', lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)),
+    update_order='paper',
     hypergradient='paper')
 
 # One scheduler list per optimizer (LoRA lr constant as in the authors' code; gates untouched).

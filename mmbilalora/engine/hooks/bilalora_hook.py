@@ -1,8 +1,12 @@
 """BiLaLoRAHook: the schedule of BiLaLoRA (search -> top-k -> fine-tune), gate logging, export.
 
 The hook owns time, not structure: the model injects LoRA when built; the hook decides when the
-search ends, keeps the top-k blocks by gate, removes the other adapters from compute and from the
-optimizer, freezes the gates, and finally writes the adapter (and optionally a merged checkpoint).
+search ends, ranks the gates, asks the model to keep the top-k blocks
+(``BiLaLoRADehazer.keep_blocks``, which returns the parameters it dropped) and the optim wrapper to
+forget those parameters, and finally writes the adapter (and optionally a merged checkpoint).
+Fine-tuning keeps the selected gates frozen (``finetune_gates='frozen'``, default) or, as the
+authors' fine-tune stage does, trains them with the LoRA weights in a fresh LoRA optimizer at the
+LoRA learning rate (``finetune_gates='trained'``).
 
 Files written into the work dir (rank 0): ``data_split.json`` (the lower/upper split),
 ``gate_ranking.md`` / ``gate_ranking.json`` (ranking and the margin between the k-th and (k+1)-th
@@ -20,22 +24,19 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.optim import OptimWrapper
 
 from ...models.editors.bilalora_dehazer import FINETUNE, SEARCH
-from ...models.lora import (extract_adapter, layer_gates, lora_layers, remove_lora, save_adapter,
-                            save_merged_checkpoint)
+from ...models.lora import extract_adapter, save_adapter, save_merged_checkpoint
 from ...utils.atomic_io import atomic_dump_json, atomic_write_bytes
 from mmagic.registry import HOOKS
 
 
+FINETUNE_GATES = ('frozen', 'trained')
+SEARCH_ONLY_SCALARS = ('train/gate/', 'train/loss_upper', 'train/hypergrad')
+
+
 def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
-
-
-def _generator(runner):
-    """The (unwrapped) generator of the runner's BiLaLoRADehazer, also under DDP wrappers."""
-    return _unwrap(_unwrap(runner.model).generator)
 
 
 def rank_gates(gates: Dict[str, float], top_k: int) -> Dict:
@@ -65,17 +66,24 @@ class BiLaLoRAHook(Hook):
             iterations.
         save_adapter: write the adapter file after training.
         save_merged: also write a checkpoint with the adapters merged into the base weights.
+        finetune_gates: ``'frozen'`` (kept gates fixed at their searched values) or
+            ``'trained'`` (the authors' fine-tune stage: a fresh LoRA optimizer over the kept LoRA
+            weights and gates, so the gates train at the LoRA learning rate).
     """
 
     priority = 'NORMAL'
 
     def __init__(self, search_iters: Optional[int] = None, search_epochs: Optional[float] = None,
                  top_k: int = 3, log_interval: int = 10, save_adapter: bool = True,
-                 save_merged: bool = False):
+                 save_merged: bool = False, finetune_gates: str = 'frozen'):
         if (search_iters is None) == (search_epochs is None):
             raise ValueError('BiLaLoRAHook needs exactly one of search_iters or search_epochs.')
         if top_k < 1:
             raise ValueError(f'top_k must be >= 1, got {top_k}')
+        if finetune_gates not in FINETUNE_GATES:
+            raise ValueError(f'finetune_gates must be one of {FINETUNE_GATES}, got '
+                             f'{finetune_gates!r}')
+        self.finetune_gates = finetune_gates
         self.search_iters_cfg = search_iters
         self.search_epochs = search_epochs
         self.top_k = top_k
@@ -89,32 +97,20 @@ class BiLaLoRAHook(Hook):
         self.selection_info: Optional[Dict] = None
 
     # ---------------------------------------------------------------- helpers
-    @staticmethod
-    def _gate_values(generator) -> Dict[str, float]:
-        return {b: float(g().detach()) for b, g in layer_gates(generator).items()}
-
-    def _record(self, it: int, generator) -> None:
+    def _record(self, it: int, model) -> None:
         if not self.trajectory or self.trajectory[-1]['iter'] != it:
-            self.trajectory.append(dict(iter=it, gates=self._gate_values(generator)))
+            self.trajectory.append(dict(iter=it, gates=model.gate_values()))
 
     def _apply_selection(self, runner, selected: List[str]) -> None:
-        """Drop the adapters outside ``selected``, freeze gates, switch to fine-tuning."""
-        model, generator = _unwrap(runner.model), _generator(runner)
-        gates = layer_gates(generator)
-        unknown = set(selected) - set(gates)
-        if unknown:
-            raise KeyError(f'Selected blocks {sorted(unknown)} have no LoRA gate in the model.')
-        dropped = [b for b in gates if b not in selected]
-        dropped_params = [g.alpha for b, g in gates.items() if b in dropped]
-        for name, layer in lora_layers(generator).items():
-            if any(name.startswith(b + '.') for b in dropped):
-                dropped_params += [layer.lora_A, layer.lora_B]
-        remove_lora(generator, blocks=dropped)
-        for block in selected:
-            gates[block].alpha.requires_grad_(False)
-        if isinstance(runner.optim_wrapper, OptimWrapper):
-            runner.optim_wrapper.drop_params(dropped_params)
-        model.phase = FINETUNE
+        """Keep the ``selected`` blocks (the model drops the rest), update the optimizer."""
+        model = _unwrap(runner.model)
+        dropped = model.keep_blocks(selected, freeze_gates=self.finetune_gates == 'frozen')
+        wrapper = runner.optim_wrapper
+        if hasattr(wrapper, 'drop_params'):  # built (a config dict before the runner builds it)
+            wrapper.drop_params(dropped)
+            if self.finetune_gates == 'trained':
+                gates = model.gates()
+                wrapper.restart_lora_optimizer([gates[b].alpha for b in selected])
         self.selected = list(selected)
 
     # ---------------------------------------------------------------- hook points
@@ -130,12 +126,12 @@ class BiLaLoRAHook(Hook):
             self.split_fingerprint = info['fingerprint']
             if is_main_process():
                 atomic_dump_json(info, osp.join(runner.work_dir, 'data_split.json'))
-        model, generator = _unwrap(runner.model), _generator(runner)
+        model = _unwrap(runner.model)
         if self.selected is None:
             model.phase = SEARCH
-            self._record(runner.iter, generator)
+            self._record(runner.iter, model)
             print_log(f'BiLaLoRA: search for {self.search_iters} iterations, then keep the top '
-                      f'{self.top_k} of {len(layer_gates(generator))} blocks.',
+                      f'{self.top_k} of {len(model.gates())} blocks.',
                       logger='current')
         else:
             print_log(f'BiLaLoRA: fine-tuning the kept blocks {self.selected}.',
@@ -145,20 +141,20 @@ class BiLaLoRAHook(Hook):
         model = _unwrap(runner.model)
         done = runner.iter + 1
         if model.phase == SEARCH and (done % self.log_interval == 0 or done == self.search_iters):
-            self._record(done, _generator(runner))
+            self._record(done, model)
             for block, value in self.trajectory[-1]['gates'].items():
                 runner.message_hub.update_scalar(f'train/gate/{block}', value)
         if model.phase == SEARCH and done >= self.search_iters:
             self._select(runner, done)
 
     def _select(self, runner, done: int) -> None:
-        gates = self._gate_values(_generator(runner))
-        info = rank_gates(gates, self.top_k)
+        model = _unwrap(runner.model)
+        info = rank_gates(model.gate_values(), self.top_k)
         info['iter'] = done
         self.selection_info = info
         self._apply_selection(runner, info['selected'])
         for key in [k for k in runner.message_hub.log_scalars
-                    if k.startswith(('train/gate/', 'train/loss_upper', 'train/hypergrad'))]:
+                    if k.startswith(SEARCH_ONLY_SCALARS)]:
             runner.message_hub.log_scalars.pop(key)  # search-only values: do not log stale ones
         print_log(f'BiLaLoRA: search ended at iteration {done}; kept {info["selected"]} '
                   f'(margin g_k - g_k+1 = {info["margin"]:.3g}, gate spread '
@@ -182,7 +178,8 @@ class BiLaLoRAHook(Hook):
     def after_train(self, runner) -> None:
         if not is_main_process():
             return
-        model, generator = _unwrap(runner.model), _generator(runner)
+        model = _unwrap(runner.model)
+        generator = model.generator_module()
         if self.trajectory:
             self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
         if self.save_adapter:

@@ -1,19 +1,27 @@
 """BiLaLoRADehazer: a frozen dehazer with LoRA adapters, trained without clear references."""
 import inspect
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
-from mmagic.models.base_models import BaseEditModel
+import torch.nn as nn
 from mmagic.registry import MODELS
+from mmengine.model import BaseModel
 
-from ..lora import inject_lora
+from ..data_preprocessors import pixel_convention
+from ..lora import LayerGate, block_of, inject_lora, layer_gates, lora_layers, remove_lora
+from .dehaze_edit_model import DehazeEditModel
 
 DEFAULT_LOSS = dict(type='CLIPHazeClearLoss')
 SEARCH, FINETUNE = 'search', 'finetune'
 
 
+def _compact(bounds):
+    """A per-channel bound tuple with one value -> that float (for readable configs/logs)."""
+    return tuple(b[0] if len(set(b)) == 1 else b for b in bounds)
+
+
 @MODELS.register_module()
-class BiLaLoRADehazer(BaseEditModel):
+class BiLaLoRADehazer(DehazeEditModel):
     """Any MODELS generator + LoRA from ``lora_cfg``, trained with an unsupervised loss.
 
     LoRA is injected here, when the model is built, so mmengine's optimizer and DDP wrapper see
@@ -24,14 +32,17 @@ class BiLaLoRADehazer(BaseEditModel):
     the lower batch, ``upper_inputs`` / ``upper_data_samples`` the upper batch. In the ``'search'``
     phase a step computes the upper-level loss on the upper batch and the lower-level loss on the
     lower batch (``LayerPositioningOptimWrapper.bilevel_step``); in ``'finetune'`` only the lower
-    loss. The phase is set by ``BiLaLoRAHook``. Validation and test need no ground truth.
+    loss. The phase is set by ``BiLaLoRAHook``, which also asks :meth:`keep_blocks` to drop the
+    blocks the search did not select. Validation and test need no ground truth.
 
     Args:
         generator: the dehazing network config (any registered MODELS type).
-        lora_cfg: ``inject_lora`` arguments (search_space, targets, r, lora_alpha, dropout, gate).
-        loss: an unsupervised loss ``loss(output, input)``; default ``CLIPHazeClearLoss``. When it
-            has an ``input_range`` argument that the config leaves out, the data preprocessor's
-            range is filled in; a given range must agree with the preprocessor.
+        lora_cfg: ``inject_lora`` arguments (search_space, targets, r, lora_alpha, dropout, gate,
+            oversized).
+        loss: an unsupervised loss ``loss(output, input)``, stored as ``unsupervised_loss``;
+            default ``CLIPHazeClearLoss``. Its ``input_range`` / ``pred_range`` arguments, when it
+            has them and the config leaves them out, are filled in from the built data
+            preprocessor (``pixel_convention``); given ones must agree with it.
         train_cfg / test_cfg / init_cfg / data_preprocessor: as in ``BaseEditModel``.
     """
 
@@ -43,64 +54,91 @@ class BiLaLoRADehazer(BaseEditModel):
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None):
-        loss = dict(loss or DEFAULT_LOSS)
-        # BaseEditModel builds ``pixel_loss``; here it is the unsupervised (output, input) loss.
-        super().__init__(generator=generator, pixel_loss=self._with_input_range(
-            loss, data_preprocessor), train_cfg=train_cfg, test_cfg=test_cfg,
-            init_cfg=init_cfg, data_preprocessor=data_preprocessor)
-        self._check_loss_range()
+        # BaseEditModel.__init__ would build a supervised ``pixel_loss``; this model has none.
+        BaseModel.__init__(self, init_cfg=init_cfg, data_preprocessor=data_preprocessor)
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self.generator = MODELS.build(generator)
+        self.pixels = pixel_convention(self.data_preprocessor)
+        self.unsupervised_loss = MODELS.build(self._with_value_ranges(dict(loss or DEFAULT_LOSS)))
         self.lora_report = inject_lora(self.generator, **lora_cfg)
         self.phase = SEARCH
 
-    @staticmethod
-    def _preprocessor_range(data_preprocessor: Optional[dict]) -> Optional[Tuple[float, float]]:
-        """Value range of the network input for pixel values 0 and 255 (None when unknown)."""
-        if not data_preprocessor:
-            return None
-        mean, std = data_preprocessor.get('mean'), data_preprocessor.get('std')
-        if mean is None or std is None:
-            return None
-        lows = {round((0 - m) / s, 6) for m, s in zip(mean, std)}
-        highs = {round((255 - m) / s, 6) for m, s in zip(mean, std)}
-        if len(lows) != 1 or len(highs) != 1:
-            raise ValueError('BiLaLoRADehazer needs one input range for all channels; the data '
-                             f'preprocessor has mean {mean} and std {std}.')
-        return lows.pop(), highs.pop()
-
-    @classmethod
-    def _with_input_range(cls, loss: dict, data_preprocessor: Optional[dict]) -> dict:
+    def _with_value_ranges(self, loss: dict) -> dict:
+        """``loss`` with ``input_range`` / ``pred_range`` from the data preprocessor (when the
+        loss takes them); raises if a given range disagrees with the preprocessor."""
         loss_cls = MODELS.get(loss['type']) if isinstance(loss.get('type'), str) else loss['type']
-        value_range = cls._preprocessor_range(data_preprocessor)
-        if (value_range is not None and 'input_range' not in loss
-                and 'input_range' in inspect.signature(loss_cls).parameters):
-            loss = dict(loss, input_range=value_range)
+        accepted = inspect.signature(loss_cls).parameters
+        for key, value in (('input_range', self.pixels.input_range),
+                           ('pred_range', self.pixels.output_range)):
+            if key not in accepted:
+                continue
+            if key not in loss:
+                loss[key] = _compact(value)
+                continue
+            given = torch.as_tensor([torch.as_tensor(b, dtype=torch.float64).expand(3).tolist()
+                                     for b in loss[key]])
+            expected = torch.as_tensor([torch.as_tensor(b, dtype=torch.float64).expand(3).tolist()
+                                        for b in value])
+            if not torch.allclose(given, expected, atol=1e-4):
+                raise ValueError(f'loss.{key}={tuple(loss[key])} disagrees with the data '
+                                 f'preprocessor, whose pixels 0..255 map to {_compact(value)}; '
+                                 f'leave loss.{key} out or fix it.')
         return loss
 
-    def _check_loss_range(self) -> None:
-        loss_range = getattr(self.pixel_loss, 'input_range', None)
-        mean = getattr(self.data_preprocessor, 'mean', None)
-        std = getattr(self.data_preprocessor, 'std', None)
-        if loss_range is None or mean is None or std is None:
-            return
-        low = float(((0 - mean) / std).flatten()[0])
-        high = float(((255 - mean) / std).flatten()[0])
-        if abs(low - loss_range[0]) > 1e-4 or abs(high - loss_range[1]) > 1e-4:
-            raise ValueError(f'The loss expects inputs in {tuple(loss_range)} but the data '
-                             f'preprocessor produces ({low:g}, {high:g}); fix loss.input_range.')
+    # ---------------------------------------------------------------- structure
+    def gates(self) -> Dict[str, LayerGate]:
+        """``{block: gate}`` of the generator."""
+        return layer_gates(self.generator_module())
 
-    def unsupervised_loss(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``loss(generator(inputs), inputs)`` for a preprocessed batch (N, 3, H, W)."""
-        return self.pixel_loss(self.generator(inputs), inputs)
+    def gate_values(self) -> Dict[str, float]:
+        """``{block: sigmoid(alpha)}`` of the generator."""
+        return {b: float(g().detach()) for b, g in self.gates().items()}
+
+    def generator_module(self) -> nn.Module:
+        """The generator without its DDP wrapper."""
+        return getattr(self.generator, 'module', self.generator)
+
+    def keep_blocks(self, selected: Sequence[str], freeze_gates: bool = True) -> List[nn.Parameter]:
+        """Keep the adapters of ``selected`` blocks only and enter the fine-tune phase.
+
+        The other blocks' LoRA layers go back to their base layers (adapter discarded) and their
+        gates are removed; the kept gates are frozen when ``freeze_gates`` (they still scale
+        their adapters).
+
+        Returns:
+            The parameters dropped from the model (for the optimizer to forget).
+        """
+        generator, gates = self.generator_module(), self.gates()
+        unknown = set(selected) - set(gates)
+        if unknown:
+            raise KeyError(f'Selected blocks {sorted(unknown)} have no LoRA gate in the model.')
+        dropped_blocks = [b for b in gates if b not in selected]
+        dropped = [g.alpha for b, g in gates.items() if b in dropped_blocks]
+        for name, layer in lora_layers(generator).items():
+            if block_of(name, dropped_blocks) is not None:
+                dropped += [layer.lora_A, layer.lora_B]
+        remove_lora(generator, blocks=dropped_blocks)
+        for block in selected:
+            gates[block].alpha.requires_grad_(not freeze_gates)
+        self.phase = FINETUNE
+        return dropped
+
+    # ---------------------------------------------------------------- training
+    def loss_of_batch(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``unsupervised_loss(generator(inputs), inputs)`` for a preprocessed batch
+        (N, 3, H, W)."""
+        return self.unsupervised_loss(self.generator(inputs), inputs)
 
     def forward_train(self, inputs: torch.Tensor, data_samples=None, **kwargs) -> Dict:
         """The lower-level loss on ``inputs`` (for ``mode='loss'`` callers)."""
-        return dict(loss=self.unsupervised_loss(inputs))
+        return dict(loss=self.loss_of_batch(inputs))
 
     def train_step(self, data: Dict, optim_wrapper) -> Dict[str, torch.Tensor]:
         """One BiLaLoRA iteration; ``optim_wrapper`` is a ``LayerPositioningOptimWrapper``."""
         lower = self.data_preprocessor(
             dict(inputs=data['inputs'], data_samples=data.get('data_samples')), True)
-        lower_loss = lambda: self.unsupervised_loss(lower['inputs'])  # noqa: E731
+        lower_loss = lambda: self.loss_of_batch(lower['inputs'])  # noqa: E731
         if self.phase == FINETUNE:
             return optim_wrapper.lower_step(lower_loss)
         if 'upper_inputs' not in data:
@@ -108,5 +146,5 @@ class BiLaLoRADehazer(BaseEditModel):
                            'in BilevelSplitDataset.')
         upper = self.data_preprocessor(
             dict(inputs=data['upper_inputs'], data_samples=data.get('upper_data_samples')), True)
-        upper_loss = lambda: self.unsupervised_loss(upper['inputs'])  # noqa: E731
+        upper_loss = lambda: self.loss_of_batch(upper['inputs'])  # noqa: E731
         return optim_wrapper.bilevel_step(upper_loss, lower_loss)

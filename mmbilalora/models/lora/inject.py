@@ -9,14 +9,20 @@ A ``lora_cfg`` (a plain dict, e.g. from a config file)::
                      exclude=('*meta*', ),                        #   to the block
                      recursive=True),                             # False: direct children only
         r=8, lora_alpha=16, dropout=0.0,
-        gate=True)                                                # one LayerGate per block
+        gate=True,                                                # one LayerGate per block
+        oversized='skip')                                         # see below
 
 Blocks must not nest (a block inside another block is ambiguous). Base parameters are frozen.
+
+LoRA stays low-rank: a layer whose adapter would hold at least as many weights as the layer's own
+weight (a depthwise conv, or a 1x1 conv with fewer channels than about 2r) is skipped and listed
+in the report's ``skipped`` (``oversized='skip'``, the default); ``oversized='allow'`` adapts it
+anyway.
 """
 import difflib
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -29,6 +35,14 @@ LORA_CLASSES = {
     'Linear': (nn.Linear, LoRALinear),
     'MultiheadAttention': (nn.MultiheadAttention, LoRAMultiheadAttention),
 }
+OVERSIZED_MODES = ('skip', 'allow')
+
+
+def block_of(name: str, blocks: Iterable[str]) -> Optional[str]:
+    """The block among ``blocks`` that contains module ``name`` (the longest such prefix; ``''``
+    is the root), or None when no block contains it."""
+    inside = [b for b in blocks if b == '' or name.startswith(b + '.')]
+    return max(inside, key=len) if inside else None
 
 
 @dataclass
@@ -47,9 +61,11 @@ class BlockReport:
 
 @dataclass
 class InjectionReport:
-    """Per-block summary of an injection, plus the model's base parameter count."""
+    """Per-block summary of an injection, the model's base parameter count and the layers
+    skipped as oversized: ``(layer, LoRA weights it would have, the layer's weights)``."""
     blocks: List[BlockReport]
     model_base_params: int
+    skipped: List[Tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def lora_params(self) -> int:
@@ -59,7 +75,8 @@ class InjectionReport:
         return dict(
             blocks=[dict(block=b.block, layers=list(b.layers), lora_params=b.lora_params,
                          base_params=b.base_params, share=b.share) for b in self.blocks],
-            lora_params=self.lora_params, model_base_params=self.model_base_params)
+            lora_params=self.lora_params, model_base_params=self.model_base_params,
+            skipped=[list(s) for s in self.skipped])
 
     def table(self) -> str:
         rows = [('block', 'layers', 'LoRA params', 'share of block', 'share of model')]
@@ -72,6 +89,10 @@ class InjectionReport:
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = [' | '.join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
         lines.insert(1, '-+-'.join('-' * w for w in widths))
+        if self.skipped:
+            lines.append(f'skipped {len(self.skipped)} layer(s) whose LoRA would not be smaller '
+                         'than the layer (LoRA weights / layer weights): ' + ', '.join(
+                             f'{n} ({a:,}/{w:,})' for n, a, w in self.skipped))
         return '\n'.join(lines)
 
 
@@ -197,12 +218,15 @@ def inject_lora(model: nn.Module,
                 lora_alpha: float = 16,
                 dropout: float = 0.0,
                 gate: bool = True,
+                oversized: str = 'skip',
                 freeze_base: bool = True,
                 verbose: bool = True) -> InjectionReport:
     """Wrap the target layers of every search-space block with LoRA, in place.
 
     Each block gets one :class:`LayerGate` (``<block>.lora_gate``) shared by its layers when
-    ``gate`` is True. Base parameters are frozen when ``freeze_base``.
+    ``gate`` is True. Base parameters are frozen when ``freeze_base``. A layer whose LoRA would
+    hold at least as many weights as its own weight is skipped and reported
+    (``oversized='skip'``) or adapted anyway (``oversized='allow'``).
 
     Returns:
         InjectionReport: per-block layers and parameter counts (also logged as a table).
@@ -210,19 +234,38 @@ def inject_lora(model: nn.Module,
     Raises:
         KeyError / ValueError: see :func:`resolve_search_space`; a block without target layers.
     """
+    if oversized not in OVERSIZED_MODES:
+        raise ValueError(f'oversized must be one of {OVERSIZED_MODES}, got {oversized!r}')
     targets = dict(targets or {})
     blocks = resolve_search_space(model, search_space)
     model_base = _count(base_parameters(model).values())
     if freeze_base:
         for p in base_parameters(model).values():
             p.requires_grad_(False)
-    reports = []
+    reports, skipped = [], []
     for block_name in blocks:
         block = model.get_submodule(block_name)
         layer_names = find_target_layers(block, **targets)
         if not layer_names:
             raise ValueError(f'Search-space block {block_name!r} ({type(block).__name__}) has no '
                              f'layer matching targets {targets or "(default)"}.')
+        if oversized == 'skip':
+            small = []
+            for layer_name in layer_names:
+                layer = block.get_submodule(layer_name)
+                lora_cls = next(lc for bc, lc in LORA_CLASSES.values() if isinstance(layer, bc))
+                size = lora_cls.lora_numel(layer, r)
+                weight = getattr(layer, lora_cls.WEIGHT).numel()
+                if size >= weight:
+                    skipped.append((f'{block_name}.{layer_name}', size, weight))
+                else:
+                    small.append(layer_name)
+            if not small:
+                raise ValueError(f'Search-space block {block_name!r}: every target layer would '
+                                 f'get a LoRA of rank {r} at least as large as the layer itself '
+                                 f'({layer_names}); lower r, choose other targets or pass '
+                                 "oversized='allow'.")
+            layer_names = small
         report = BlockReport(block_name, base_params=_count(base_parameters(block).values()))
         block_gate = None
         if gate:
@@ -237,7 +280,7 @@ def inject_lora(model: nn.Module,
             report.layers.append(layer_name)
             report.lora_params += wrapped.num_lora_parameters()
         reports.append(report)
-    result = InjectionReport(reports, model_base)
+    result = InjectionReport(reports, model_base, skipped)
     if verbose:
         print_log(f'LoRA injection (r={r}, lora_alpha={lora_alpha}):\n{result.table()}',
                   logger='current')
@@ -270,7 +313,7 @@ def remove_lora(model: nn.Module, blocks: Optional[Sequence[str]] = None,
     """
     restored = []
     for name, layer in lora_layers(model).items():
-        if blocks is not None and not any(name.startswith(b + '.') for b in blocks):
+        if blocks is not None and block_of(name, blocks) is None:
             continue
         _set_submodule(model, name, layer.to_base(merge=merge))
         restored.append(name)

@@ -17,7 +17,7 @@ far cheaper than a second pass over the activations); with dropout the low-rank 
 dropped-out input, as in loralib's Linear.
 """
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -78,6 +78,16 @@ class LoRALayerMixin:
         self.base_weight.requires_grad_(False)
         if self.base_bias is not None:
             self.base_bias.requires_grad_(False)
+
+    @classmethod
+    def lora_shapes(cls, base: nn.Module, r: int) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+        """Shapes of ``lora_A`` and ``lora_B`` for wrapping ``base`` with rank ``r``."""
+        raise NotImplementedError
+
+    @classmethod
+    def lora_numel(cls, base: nn.Module, r: int) -> int:
+        """Number of LoRA weights a rank-``r`` adapter on ``base`` would have."""
+        return sum(math.prod(shape) for shape in cls.lora_shapes(base, r))
 
     def set_gate(self, gate: Optional[LayerGate]) -> None:
         """Reference ``gate`` without registering it (it is registered on the block)."""
@@ -165,10 +175,14 @@ class LoRAConv2d(LoRALayerMixin, nn.Conv2d):
         layer._init_from(conv, r, lora_alpha, dropout, gate)
         return layer
 
-    def _init_from(self, conv: nn.Conv2d, r, lora_alpha, dropout, gate) -> None:
+    @classmethod
+    def lora_shapes(cls, conv: nn.Conv2d, r: int):
         out_ch, in_per_group, kh, kw = conv.weight.shape
-        self._init_lora(conv, r, lora_alpha, dropout, gate,
-                        a_shape=(r * kh, in_per_group * kw), b_shape=(out_ch * kh, r * kh))
+        return (r * kh, in_per_group * kw), (out_ch * kh, r * kh)
+
+    def _init_from(self, conv: nn.Conv2d, r, lora_alpha, dropout, gate) -> None:
+        a_shape, b_shape = self.lora_shapes(conv, r)
+        self._init_lora(conv, r, lora_alpha, dropout, gate, a_shape=a_shape, b_shape=b_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.merged:
@@ -196,10 +210,14 @@ class LoRALinear(LoRALayerMixin, nn.Linear):
         layer._init_from(linear, r, lora_alpha, dropout, gate)
         return layer
 
-    def _init_from(self, linear: nn.Linear, r, lora_alpha, dropout, gate) -> None:
+    @classmethod
+    def lora_shapes(cls, linear: nn.Linear, r: int):
         out_f, in_f = linear.weight.shape
-        self._init_lora(linear, r, lora_alpha, dropout, gate, a_shape=(r, in_f),
-                        b_shape=(out_f, r))
+        return (r, in_f), (out_f, r)
+
+    def _init_from(self, linear: nn.Linear, r, lora_alpha, dropout, gate) -> None:
+        a_shape, b_shape = self.lora_shapes(linear, r)
+        self._init_lora(linear, r, lora_alpha, dropout, gate, a_shape=a_shape, b_shape=b_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.merged:
@@ -232,9 +250,14 @@ class LoRAMultiheadAttention(LoRALayerMixin, nn.MultiheadAttention):
             raise ValueError('LoRA on nn.MultiheadAttention needs the packed in_proj_weight '
                              '(kdim == vdim == embed_dim).')
         layer = cls.__new__(cls)
-        e = mha.embed_dim
-        layer._init_lora(mha, r, lora_alpha, dropout, gate, a_shape=(r, e), b_shape=(3 * e, r))
+        a_shape, b_shape = cls.lora_shapes(mha, r)
+        layer._init_lora(mha, r, lora_alpha, dropout, gate, a_shape=a_shape, b_shape=b_shape)
         return layer
+
+    @classmethod
+    def lora_shapes(cls, mha: nn.MultiheadAttention, r: int):
+        e = mha.embed_dim
+        return (r, e), (3 * e, r)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):

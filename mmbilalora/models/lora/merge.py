@@ -19,7 +19,8 @@ import torch.nn as nn
 
 from ...utils.atomic_io import atomic_torch_save
 from .gate import GATE_ATTR, LayerGate
-from .inject import LORA_CLASSES, _set_submodule, base_parameters, layer_gates, lora_layers, remove_lora
+from .inject import (LORA_CLASSES, _set_submodule, base_parameters, block_of, layer_gates,
+                     lora_layers, remove_lora)
 
 ADAPTER_FORMAT = 'mmbilalora.adapter/1'
 
@@ -54,10 +55,6 @@ def architecture_fingerprint(model: nn.Module) -> str:
     return hashlib.sha256('\n'.join(items).encode()).hexdigest()
 
 
-def _block_of(layer_name: str, blocks: Sequence[str]) -> str:
-    return max((b for b in blocks if layer_name.startswith(b + '.')), key=len, default='')
-
-
 def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] = None,
                     meta: Optional[dict] = None) -> Dict:
     """The adapter-only state of ``model`` (see module docstring).
@@ -76,7 +73,7 @@ def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] =
     for name, layer in layers.items():
         block = gate_owner.get(id(layer.gate)) if layer.gate is not None else None
         if block is None:
-            block = _block_of(name, list(gates)) or name.rpartition('.')[0]
+            block = block_of(name, gates) or name.rpartition('.')[0]
         if selected_blocks is not None and block not in selected_blocks:
             continue
         records[name] = dict(block=block, lora_A=layer.lora_A.detach().cpu().clone(),

@@ -5,11 +5,14 @@
 - ``d_img = n(n(E(pred)) - n(E(inp)))``  (E: frozen CLIP image encoder, n: L2 normalisation)
 - ``d_txt = n(n(T(clear)) - n(T(hazy)))`` (T: frozen CLIP text encoder, computed once).
 
-Value range: ``pred`` and ``inp`` are (N, 3, H, W) RGB tensors in ``input_range`` -- the range the
-dehazer sees after MMagic's data preprocessor ((-1, 1) for DehazeFormer's mean = std = 127.5,
-(0, 1) for mean 0 / std 255). Inside the loss they are mapped to [0, 1], ``pred`` is clamped to
-[0, 1] (``clamp_pred``), resized to the CLIP image size (bicubic, antialiased; ``resize_mode``)
-and normalised with the CLIP mean/std of the loaded weights.
+Value range: ``inp`` is the (N, 3, H, W) RGB network input, in ``input_range`` -- the range the
+dehazer sees after the data preprocessor ((-1, 1) for DehazeFormer's mean = std = 127.5, (0, 1)
+for mean 0 / std 255, per channel for the authors' CLIP-normalised DEA-Net input); ``pred`` is
+the network output, in ``pred_range`` (default: ``input_range``; (0, 1) for the authors'
+DEA-Net). ``BiLaLoRADehazer`` fills both from its data preprocessor. Inside the loss both are
+mapped to [0, 1], ``pred`` is clamped to [0, 1] (``clamp_pred``), resized to the CLIP image size
+(bicubic, antialiased; ``resize_mode``) and normalised with the CLIP mean/std of the loaded
+weights.
 
 Differences from the authors' code (documented deviations):
 - they feed CLIP the dehazer's input *already* CLIP-normalised and normalise it again (double
@@ -50,7 +53,9 @@ class CLIPHazeClearLoss(nn.Module):
             only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`.
         prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.
         loss_weight: multiplier of the loss.
-        input_range: value range (low, high) of ``pred`` and ``inp``.
+        input_range: value range (low, high) of ``inp`` (pixels 0 and 255); each bound a number
+            or one number per channel.
+        pred_range: value range of ``pred`` in the same form (default: ``input_range``).
         clamp_pred: clamp ``pred`` to the valid range before CLIP.
         resize_mode: ``'squash'`` resizes the whole image to the CLIP size; ``'shortest'``
             resizes the shorter side and centre-crops (CLIP's own eval transform).
@@ -67,7 +72,8 @@ class CLIPHazeClearLoss(nn.Module):
                  pretrained: Optional[str] = 'openai',
                  prompts: Sequence[Tuple[str, str]] = DEFAULT_PROMPTS,
                  loss_weight: float = 1.0,
-                 input_range: Tuple[float, float] = (-1.0, 1.0),
+                 input_range: Tuple = (-1.0, 1.0),
+                 pred_range: Optional[Tuple] = None,
                  clamp_pred: bool = True,
                  resize_mode: str = 'squash',
                  quick_gelu: Optional[bool] = None,
@@ -84,7 +90,9 @@ class CLIPHazeClearLoss(nn.Module):
         if not prompts or any(len(p) != 2 for p in prompts):
             raise ValueError(f'prompts must be (hazy, clear) pairs, got {prompts!r}')
         self.loss_weight = loss_weight
-        self.input_range = tuple(float(v) for v in input_range)
+        self.input_range = self._as_range(input_range, 'input_range')
+        self.pred_range = (self.input_range if pred_range is None else
+                           self._as_range(pred_range, 'pred_range'))
         self.clamp_pred = clamp_pred
         self.resize_mode = resize_mode
         self.prompts = tuple(tuple(p) for p in prompts)
@@ -101,7 +109,26 @@ class CLIPHazeClearLoss(nn.Module):
                              persistent=False)
         self.register_buffer('text_direction', self._text_directions(bundle.tokenizer),
                              persistent=False)
+        for name, (low, high) in (('inp', self.input_range), ('pred', self.pred_range)):
+            self.register_buffer(f'{name}_low', torch.tensor(low).view(1, -1, 1, 1),
+                                 persistent=False)
+            self.register_buffer(f'{name}_high', torch.tensor(high).view(1, -1, 1, 1),
+                                 persistent=False)
         print_log(f'CLIPHazeClearLoss guidance weights: {self.weights_source}', logger='current')
+
+    @staticmethod
+    def _as_range(value_range, name: str) -> Tuple:
+        """(low, high), each a float or a tuple of per-channel floats; checks low < high."""
+        if len(value_range) != 2:
+            raise ValueError(f'{name} must be (low, high), got {value_range!r}')
+        bounds = tuple(tuple(float(v) for v in b) if isinstance(b, (list, tuple)) else float(b)
+                       for b in value_range)
+        lows, highs = (b if isinstance(b, tuple) else (b, ) for b in bounds)
+        if len(lows) not in (1, 3) or len(highs) not in (1, 3) or any(
+                lo >= hi for lo, hi in zip(lows * (3 // len(lows)), highs * (3 // len(highs)))):
+            raise ValueError(f'{name} needs low < high (a number or 3 per-channel numbers each), '
+                             f'got {value_range!r}')
+        return bounds
 
     @torch.no_grad()
     def _text_directions(self, tokenizer) -> torch.Tensor:
@@ -122,10 +149,11 @@ class CLIPHazeClearLoss(nn.Module):
         self.clip.eval()
         return self
 
-    def to_clip_input(self, x: torch.Tensor, clamp: bool) -> torch.Tensor:
-        """(N, 3, H, W) in ``input_range`` -> (N, 3, S, S) CLIP-normalised."""
-        low, high = self.input_range
-        x = (x - low) / (high - low)
+    def to_clip_input(self, x: torch.Tensor, clamp: bool, is_pred: bool = False) -> torch.Tensor:
+        """(N, 3, H, W) in ``input_range`` (``pred_range`` if ``is_pred``) -> (N, 3, S, S)
+        CLIP-normalised."""
+        low, high = ((self.pred_low, self.pred_high) if is_pred else (self.inp_low, self.inp_high))
+        x = (x - low.to(x.dtype)) / (high - low).to(x.dtype)
         if clamp:
             x = x.clamp(0.0, 1.0)
         if self.resize_mode == 'shortest':
@@ -143,9 +171,10 @@ class CLIPHazeClearLoss(nn.Module):
             x = x[..., top:top + self.image_size[0], left:left + self.image_size[1]]
         return (x - self.clip_mean.to(x.dtype)) / self.clip_std.to(x.dtype)
 
-    def encode_image(self, x: torch.Tensor, clamp: bool) -> torch.Tensor:
+    def encode_image(self, x: torch.Tensor, clamp: bool, is_pred: bool = False) -> torch.Tensor:
         """L2-normalised CLIP embedding (N, D), float32."""
-        return F.normalize(self.clip.encode_image(self.to_clip_input(x, clamp)).float(), dim=-1)
+        return F.normalize(self.clip.encode_image(self.to_clip_input(x, clamp, is_pred)).float(),
+                           dim=-1)
 
     def random_views(self, pred: torch.Tensor,
                      inp: torch.Tensor) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
@@ -179,7 +208,7 @@ class CLIPHazeClearLoss(nn.Module):
         for view_pred, view_inp in self.random_views(pred, inp):
             with torch.no_grad():
                 inp_emb = self.encode_image(view_inp, clamp=True)
-            pred_emb = self.encode_image(view_pred, clamp=self.clamp_pred)
+            pred_emb = self.encode_image(view_pred, clamp=self.clamp_pred, is_pred=True)
             image_direction = F.normalize(pred_emb - inp_emb, dim=-1)
             cosine = image_direction @ self.text_direction.t()
             losses.append((1.0 - cosine).mean())
