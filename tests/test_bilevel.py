@@ -209,16 +209,17 @@ def test_update_order_matches_plain_pytorch_algorithm1(order):
 
 
 def test_simultaneous_order_drifts_from_algorithm1():
-    """The approximation is not Algorithm 1: after 4 steps the LoRA weights differ by more
-    than 5 % of the distance they moved."""
+    """The approximation is not Algorithm 1: with SGD (whose step, unlike Adam's, scales with
+    the gate) and gates that move (lr 20: alpha reaches about +-1 in 4 steps) the LoRA weights
+    differ after 4 steps by more than 5 % of the distance they moved (9 % measured)."""
     batches = toy_batches(4)
-    start = state(adam_setup()[0])
+    start = state(toy_setup()[0])
     results = {}
     for order in ('paper', 'simultaneous'):
-        net, wrapper = adam_setup(order)
+        net, wrapper = toy_setup(order=order, gate_lr=20.0)
         run_wrapper(net, wrapper, batches)
         results[order] = state(net)
-    keys = [k for k in start if k.endswith('lora_B')]
+    keys = [k for k in start if k.endswith(('lora_A', 'lora_B'))]
     step = torch.cat([(results['paper'][k] - start[k]).flatten() for k in keys]).norm()
     drift = torch.cat([(results['simultaneous'][k] - results['paper'][k]).flatten()
                        for k in keys]).norm()
@@ -308,6 +309,8 @@ def test_authors_finetune_stage_trains_kept_gates_in_a_fresh_lora_optimizer():
 
 def test_keep_blocks_drops_the_other_adapters_and_returns_their_parameters():
     from mmagic.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmagic')
     model = MODELS.build(dict(
         type='BiLaLoRADehazer', generator=dict(type='DehazeFormer', arch='t'),
         lora_cfg=dict(search_space=['layer1.blocks.*'],

@@ -269,8 +269,9 @@ def test_oversized_layers_are_skipped_unless_allowed():
     assert inject_lora(net(), search_space=['0'], r=3, verbose=False).skipped == []
     allowed = inject_lora(net(), search_space=['0'], r=4, oversized='allow', verbose=False)
     assert allowed.blocks[0].layers == ['0', '1'] and not allowed.skipped
+    small = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Conv2d(8, 8, 1)))
     with pytest.raises(ValueError, match='at least as large as the layer'):
-        inject_lora(net(), search_space=['0.0'], r=4, verbose=False)
+        inject_lora(small, search_space=['0'], r=4, verbose=False)
     with pytest.raises(ValueError, match='oversized'):
         inject_lora(net(), search_space=['0'], oversized='nope', verbose=False)
 

@@ -41,7 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pad-multiple', type=int, default=32)
     parser.add_argument('--resize-multiple', type=int, default=0,
                         help='resize the input to a multiple of N and the output back (bicubic, '
-                        "antialiased; the authors' test script uses 16); 0: pad instead")
+                        "antialiased; the authors' test script uses 16) instead of padding to "
+                        '--pad-multiple; 0: pad')
     parser.add_argument('--grid', action='store_true', help='also write input|output images')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)

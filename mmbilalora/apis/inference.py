@@ -123,7 +123,10 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global statistics, such as
     DehazeFormer's RLN and SKFusion pooling, see each tile's statistics instead of the whole
     image's; ``tile=None`` processes the image at once). Each tile is reflection-padded to
-    ``pad_multiple`` and cropped back.
+    ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces the authors' test-time
+    sizing instead of padding: the network input is resized (bicubic, antialiased) to the largest
+    multiple of N on each side, given to the network as it is, and the output resized back to the
+    tile's size (see ``mmbilalora.models.utils.resize_to_multiple``).
     """
     h, w = rgb.shape[:2]
     out = np.zeros((h, w, 3), np.float32)
@@ -138,11 +141,10 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
             x = dehazer.to_network(patch.permute(2, 0, 1)[None].float().to(dehazer.device))
             ph, pw = x.shape[-2:]
             if resize_multiple:
-                x = resize_to_multiple(x, resize_multiple)
-            y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :x.shape[-2],
-                                                                    :x.shape[-1]]
-            if resize_multiple:
-                y = resize_bicubic(y, (ph, pw))
+                y = resize_bicubic(dehazer.generator(resize_to_multiple(x, resize_multiple)),
+                                   (ph, pw))
+            else:
+                y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
             y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
             wy = _ramp(ph, overlap, top == 0, bottom == h)
             wx = _ramp(pw, overlap, left == 0, right == w)
