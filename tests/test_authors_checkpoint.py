@@ -216,3 +216,24 @@ def test_authors_preprocessor_conventions_in_model_loss_and_test_outputs(tiny_cl
     cfg.model.loss.update(input_range=(-1.0, 1.0))
     with pytest.raises(ValueError, match='disagrees with the data preprocessor'):
         MODELS.build(cfg.model)
+
+
+def test_test_time_resize_multiple_in_the_edit_model():
+    """``test_cfg.resize_multiple``: the generator sees a multiple of 16 outside training; the
+    output comes back at the input's size; training inputs are left alone."""
+    model = MODELS.build(Config.fromfile(AUTHORS_CONFIG).model)
+    seen = []
+
+    class Recorder(nn.Module):
+        def forward(self, x):
+            seen.append(tuple(x.shape[-2:]))
+            return x * 2
+
+    model.generator = Recorder()
+    x = torch.rand(1, 3, 37, 50)
+    model.eval()
+    out = model(x, mode='tensor')
+    assert seen[-1] == (32, 48) and out.shape == x.shape
+    model.train()
+    model(x, mode='tensor')
+    assert seen[-1] == (37, 50)

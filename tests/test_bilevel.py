@@ -490,6 +490,23 @@ def test_resume_mid_search_equals_uninterrupted_run(uninterrupted, tmp_path, haz
             == json.loads((reference / 'gate_ranking.json').read_text())['selected'])
 
 
+def test_trained_finetune_gates_keep_training_after_the_switch(tmp_path, hazy_folder,
+                                                              tiny_clip_json):
+    """``finetune_gates='trained'`` (the authors' fine-tune stage): the kept gates move after
+    the search; with the default they stay at their searched values."""
+    finals = {}
+    for mode in ('frozen', 'trained'):
+        work = tmp_path / mode
+        train(work, hazy_folder, tiny_clip_json, 5,
+              extra=[f'custom_hooks.0.finetune_gates={mode}'])
+        ranking = json.loads((work / 'gate_ranking.json').read_text())
+        searched = dict(ranking['ranking'])
+        alphas = {k[:-len('.lora_gate.alpha')]: v for k, v in lora_state(work)['state'].items()
+                  if k.endswith('lora_gate.alpha')}
+        finals[mode] = max(abs(float(torch.sigmoid(a)) - searched[b]) for b, a in alphas.items())
+    assert finals['frozen'] < 1e-6 and finals['trained'] > 1e-4
+
+
 def test_resume_in_finetune_phase_restores_selection(uninterrupted, tmp_path, hazy_folder,
                                                      tiny_clip_json):
     reference, _ = uninterrupted

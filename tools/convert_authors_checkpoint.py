@@ -19,7 +19,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.apis.authors_checkpoint import convert_authors_files  # noqa: E402
+from mmbilalora.apis import convert_authors_files  # noqa: E402
 from mmbilalora.models.lora import save_adapter  # noqa: E402
 from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
 

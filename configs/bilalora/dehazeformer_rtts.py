@@ -1,9 +1,10 @@
 # BiLaLoRA on DehazeFormer-t pretrained by configs/dehazeformer/dehazeformer-t_synhaze.py,
 # adapted to real hazy photos (RTTS). Search space: every transformer block; LoRA on each block's
-# 1x1 convs (V, QK, proj, MLP, found recursively), not on the depthwise 5x5 attn.conv (a LoRA there
-# would hold 8x its weights) nor RLN's and the relative-position MLP's meta layers. r = 4,
-# lora_alpha = 8 (the paper's scaling 2; its r = 8 is for DEA-Net's 32-128 channels): the search
-# space is 6.9 % of DehazeFormer-t's weights, the largest top-3 adapter 2.8 % (r = 8: 13.9 %, 5.7 %).
+# 1x1 convs (V, QK, proj, MLP, found recursively), not on the depthwise 5x5 attn.conv (a rank-4
+# LoRA there would hold 4x its weights) nor RLN's and the relative-position MLP's meta layers.
+# r = 4, lora_alpha = 8 (the paper's scaling 2; its r = 8 is for DEA-Net's 32-128 channels): the
+# search space is 6.9 % of DehazeFormer-t's weights, the largest top-3 adapter 2.8 % (at r = 8:
+# 13.9 % and 5.7 %).
 #   python tools/train.py configs/bilalora/dehazeformer_rtts.py --cfg-options \
 #       load_from=PRETRAINED.pth train_dataloader.dataset.dataset.data_root=data/RTTS \
 #       val_dataloader.dataset.data_root=data/RTTS test_dataloader.dataset.data_root=data/RTTS

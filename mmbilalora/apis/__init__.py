@@ -1,3 +1,7 @@
+from .authors_checkpoint import authors_adapter, authors_dea_net, convert_authors_files
 from .inference import Dehazer, dehaze_array, load_dehazer, tile_windows
 
-__all__ = ['Dehazer', 'dehaze_array', 'load_dehazer', 'tile_windows']
+__all__ = [
+    'Dehazer', 'dehaze_array', 'load_dehazer', 'tile_windows', 'authors_adapter',
+    'authors_dea_net', 'convert_authors_files'
+]

@@ -6,8 +6,8 @@ from .merge import (architecture_fingerprint, extract_adapter, load_adapter, mer
                     read_adapter, save_adapter, save_merged_checkpoint)
 
 __all__ = [
-    'LayerGate', 'LoRAConv2d', 'LoRALinear', 'LoRAMultiheadAttention', 'LoRALayerMixin', 'InjectionReport',
-    'inject_lora', 'block_of', 'resolve_search_space', 'find_target_layers', 'lora_layers', 'layer_gates',
-    'remove_lora', 'merge_lora', 'extract_adapter', 'save_adapter', 'read_adapter',
+    'LayerGate', 'LoRAConv2d', 'LoRALinear', 'LoRAMultiheadAttention', 'LoRALayerMixin',
+    'InjectionReport', 'inject_lora', 'block_of', 'resolve_search_space', 'find_target_layers',
+    'lora_layers', 'layer_gates', 'remove_lora', 'merge_lora', 'extract_adapter', 'save_adapter', 'read_adapter',
     'load_adapter', 'architecture_fingerprint', 'save_merged_checkpoint'
 ]
