@@ -203,6 +203,8 @@ def run(args) -> dict:
                 peaks[v] = max(peaks.get(v, 0.0), torch.cuda.max_memory_allocated() / 2**20)
             if round_index:
                 times[v].append(elapsed)
+        print(f'round {round_index}/{args.repeats} done' + (' (warm-up)' if not round_index else
+                                                            ''), file=sys.stderr, flush=True)
     paper, simultaneous = lora_and_gates(built['c'][0]), lora_and_gates(built['s'][0])
     drift = dict(iterations=args.repeats + 1,
                  lora=relative_drift(start[0], paper[0], simultaneous[0]),
