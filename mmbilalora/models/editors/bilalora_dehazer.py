@@ -3,13 +3,39 @@ import inspect
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.nn as nn
 from mmagic.models.base_models import BaseEditModel
 from mmagic.registry import MODELS
+from mmengine.logging import print_log
 
 from ..lora import inject_lora
+from ..lora.gate import GATE_ATTR
 
 DEFAULT_LOSS = dict(type='CLIPHazeClearLoss')
 SEARCH, FINETUNE = 'search', 'finetune'
+
+
+def _is_adapter_key(key: str) -> bool:
+    return key.endswith(('.lora_A', '.lora_B', f'.{GATE_ATTR}.alpha'))
+
+
+def _adapters_start_fresh(model: nn.Module, incompatible_keys) -> None:
+    """Load post-hook: a base checkpoint (no LoRA or gate tensor at all) loads silently.
+
+    Such a checkpoint misses every adapter tensor by design; instead of mmengine's list of
+    thousands of "missing keys" one line says what happened. A checkpoint that holds some adapter
+    tensors but not others, and any missing base weight, stay in the report (loud).
+    """
+    missing = incompatible_keys.missing_keys
+    fresh = [k for k in missing if _is_adapter_key(k)]
+    expected = [k for k in model.state_dict() if _is_adapter_key(k)]
+    if not fresh or len(fresh) != len(expected):
+        return
+    fresh_set = set(fresh)
+    missing[:] = [k for k in missing if k not in fresh_set]
+    gates = sum(k.endswith(f'.{GATE_ATTR}.alpha') for k in fresh)
+    print_log(f'Base weights loaded; {len(fresh) - gates} LoRA and {gates} gate tensors start '
+              'fresh.', logger='current')
 
 
 @MODELS.register_module()
@@ -51,6 +77,7 @@ class BiLaLoRADehazer(BaseEditModel):
         self._check_loss_range()
         self.lora_report = inject_lora(self.generator, **lora_cfg)
         self.phase = SEARCH
+        self.register_load_state_dict_post_hook(_adapters_start_fresh)
 
     @staticmethod
     def _preprocessor_range(data_preprocessor: Optional[dict]) -> Optional[Tuple[float, float]]:
