@@ -24,15 +24,15 @@ def base_net(seed: int = 0):
     return MODELS.build(dict(type='DehazeFormer', arch='t')).eval()
 
 
-def make_adapter(path, blocks, r, seed, prompts, description, gate_alpha):
-    """A trained-looking adapter: random non-zero LoRA B and gate alphas."""
+def make_adapter(path, blocks, r, seed, prompts, description, gate_alpha, scale=0.05):
+    """A trained-looking adapter: random non-zero LoRA B (std ``scale``) and gate alphas."""
     net = base_net()
     inject_lora(net, search_space=blocks, targets=dict(exclude=('*meta*', )), r=r,
                 verbose=False)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for layer in lora_layers(net).values():
-            layer.lora_B.copy_(torch.randn(layer.lora_B.shape, generator=generator) * 0.05)
+            layer.lora_B.copy_(torch.randn(layer.lora_B.shape, generator=generator) * scale)
         for i, layer in enumerate(lora_layers(net).values()):
             if layer.gate is not None:
                 layer.gate.alpha.fill_(gate_alpha + 0.1 * i)
