@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmengine.logging import print_log
 
-from .clip_weights import build_frozen_clip
+from .clip_weights import load_clip_source, resolve_clip_source
 
 DEFAULT_PROMPTS = (('a photo with haze', 'a clear photo'), )
 LAZY_BUFFERS = ('clip_mean', 'clip_std', 'text_direction')
@@ -48,7 +48,9 @@ class CLIPHazeClearLoss(nn.Module):
     Args:
         clip_model: open_clip architecture name.
         pretrained: open_clip tag, weights file, ``'local-dir:FOLDER'`` or None (random, tests
-            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`.
+            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`. Names and
+            files are checked when the loss is built; the weights are loaded (a tag's file
+            fetched) when a loss value is first needed.
         prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.
         loss_weight: multiplier of the loss.
         input_range: value range (low, high) of ``pred`` and ``inp``.
@@ -94,9 +96,8 @@ class CLIPHazeClearLoss(nn.Module):
         self.augment_views = augment_views
         self.augment_scale = tuple(float(v) for v in augment_scale)
 
-        self.clip_model = clip_model
-        self.pretrained = pretrained
-        self.quick_gelu = quick_gelu
+        # checked now (names, files), loaded at the first loss value (load_clip)
+        self.clip_source = resolve_clip_source(clip_model, pretrained, quick_gelu)
         self._clip: Optional[nn.Module] = None
         self._clip_info: Dict = {}
         # Follows .to() / .half() so that the CLIP tower, built later, lands on the same device
@@ -134,7 +135,7 @@ class CLIPHazeClearLoss(nn.Module):
         first needed, so testing never loads (or downloads) them."""
         if self._clip is not None:
             return
-        bundle = build_frozen_clip(self.clip_model, self.pretrained, self.quick_gelu)
+        bundle = load_clip_source(self.clip_source)
         placement = self._placement
         model = bundle.model.to(device=placement.device, dtype=placement.dtype)
         object.__setattr__(self, '_clip', model)
