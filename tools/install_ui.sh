@@ -39,7 +39,8 @@ SITE=$("$UI/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purel
 BASE_SITE=$("$BASE/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 rm -f "$SITE/_mmbilalora_base_venv.pth"
 CONSTRAINTS=$(mktemp)
-"$BASE/bin/python" -m pip freeze --exclude-editable | grep -viE "^($OWN_VERSIONS)==" > "$CONSTRAINTS"
+"$BASE/bin/python" -m pip freeze --exclude-editable | grep -v " @ " \
+  | grep -viE "^($OWN_VERSIONS)==" > "$CONSTRAINTS"
 log "gradio (requirements/ui.txt)"
 "$UI/bin/python" -m pip install --quiet --no-input -c "$CONSTRAINTS" -r "$ROOT/requirements/ui.txt"
 rm -f "$CONSTRAINTS"
