@@ -140,9 +140,9 @@ def test_bilalora_config_tests_a_base_checkpoint_offline_and_resumes(tmp_path):
     write_photos(str(data), 2)
     (data / 'broken.jpg').write_bytes(b'not a jpeg')
     work = tmp_path / 'work'
-    options = ['--work-dir', str(work), '--cfg-options', f'test_dataloader.dataset.data_root={data}',
-               'test_dataloader.num_workers=0', 'test_evaluator.0.type=PyIQAMetric',
-               'test_evaluator.0.metric_name=piqe']
+    options = ['--work-dir', str(work), '--cfg-options',
+               f'test_dataloader.dataset.data_root={data}', 'test_dataloader.num_workers=0',
+               'test_evaluator.0.type=PyIQAMetric', 'test_evaluator.0.metric_name=piqe']
     stdout, stderr = run_tool('test.py', BILALORA_CONFIG, BASE_CHECKPOINT, *options,
                               env=OFFLINE, expect=1)
     log = stdout + stderr
@@ -153,7 +153,8 @@ def test_bilalora_config_tests_a_base_checkpoint_offline_and_resumes(tmp_path):
     assert report['complete'] and [r['input'] for r in report['failed']] == ['broken.jpg']
     assert sorted(r['name'] for r in report['images']) == ['photo0.png', 'photo1.png']
     for name in ('photo0', 'photo1'):
-        assert cv2.imread(str(work / 'test_report' / 'images' / f'{name}.png')).shape == (100, 132, 3)
+        output = cv2.imread(str(work / 'test_report' / 'images' / f'{name}.png'))
+        assert output.shape == (100, 132, 3)
     first = {r['name']: r for r in report['images']}
 
     (data / 'broken.jpg').unlink()

@@ -4,9 +4,10 @@ Zero-shot, as CLIP classification: every adapter of the bank carries (hazy, clea
 describing its target domain (``'a photo with haze'`` for daytime haze, ``'a photo with
 nighttime haze'`` for the paper's night adapter). Each adapter is represented by the mean of its
 hazy prompts' normalised text embeddings, renormalised (CLIP's prompt ensembling); the image's
-CLIP embedding is compared with each (cosine) and the highest-scoring adapter is chosen. The guidance CLIP is the one the H2C loss would use:
-real ViT-B-32 when its weights are available locally, else the compact haze-aware CLIP shipped in
-``checkpoints/haze_clip_tiny`` (:func:`choose_guidance`); nothing is downloaded.
+CLIP embedding is compared with each (cosine) and the highest-scoring adapter is chosen. The
+guidance CLIP is the one the H2C loss would use: real ViT-B-32 when its weights are available
+locally, else the compact haze-aware CLIP shipped in ``checkpoints/haze_clip_tiny``
+(:func:`choose_guidance`); nothing is downloaded.
 """
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
