@@ -93,6 +93,13 @@ def test_corrupt_or_foreign_files_get_our_message_only(tmp_path):
                          str(garbage), '--out', str(tmp_path / 'out'), expect=1)
     assert f"error: Cannot read checkpoint '{garbage}'" in stderr
     assert 'weights_only' not in stderr and 'Traceback' not in stderr
+    _, stderr = run_tool('test.py', BILALORA_CONFIG, str(garbage), '--work-dir',
+                         str(tmp_path / 'work'), '--cfg-options',
+                         f'test_dataloader.dataset.data_root={tmp_path / "photos"}',
+                         'test_dataloader.num_workers=0', 'test_evaluator.0.type=Entropy',
+                         env=OFFLINE, expect=1)
+    assert f"error: Cannot read checkpoint '{garbage}'" in stderr
+    assert 'weights_only' not in stderr and 'Traceback' not in stderr
 
 
 # ------------------------------------------------------------------ 4. testing needs no CLIP

@@ -21,6 +21,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
+from mmbilalora.compat import CheckpointReadError
 from mmbilalora.datasets import scan_images
 from mmbilalora.engine.hooks import TestReportHook
 from mmbilalora.utils.atomic_io import atomic_dump_json
@@ -89,7 +90,10 @@ def main() -> int:
     if sum(len(d) for d in datasets) == 0:
         print('Nothing to test: every image is done or unreadable.')
     else:
-        runner.test()
+        try:
+            runner.test()
+        except CheckpointReadError as err:  # one line, not a traceback through mmengine
+            raise SystemExit(f'error: {err}')
     failed = [row for d in datasets for row in getattr(d, 'unreadable', [])]
     if failed:
         print(f'{len(failed)} image(s) could not be read and were left out:', file=sys.stderr)
