@@ -5,6 +5,9 @@ the fixes use the stack's own extension points (mmengine's checkpoint-loader reg
 Pinned-version fixes (numpy < 2, diffusers 0.28.2, setuptools < 81, mmcv built with -std=c++20)
 live in ``requirements/`` and ``tools/install_env.sh``.
 """
+import os
+import pickle
+import re
 import warnings
 
 import mmengine.dist.utils as _dist_utils
@@ -35,10 +38,39 @@ MMENGINE_CHECKPOINT_GLOBALS = [
 ] + [type(np.dtype(t)) for t in ('f8', 'f4', 'f2', 'i8', 'i4', 'i2', 'i1', 'u1', 'b1')]
 
 
+class CheckpointReadError(ValueError):
+    """A file that is not a checkpoint we load: corrupt, not a PyTorch file, or holding Python
+    objects beyond tensors and mmengine's bookkeeping."""
+
+
+def describe_load_error(err: Exception) -> str:
+    """A short reason for a failed ``torch.load(weights_only=True)``, without torch's advice to
+    retry with ``weights_only=False`` (which would run arbitrary code from the file)."""
+    text = str(err)
+    refused = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
+    if refused:
+        return (f'it stores a Python object of type {refused.group(1)}; only tensors, numbers, '
+                "strings and mmengine's own bookkeeping are loaded")
+    if isinstance(err, (EOFError, pickle.UnpicklingError)) or 'zip' in text.lower():
+        return 'not a PyTorch checkpoint, or truncated / corrupt'
+    return f'{type(err).__name__}: {text.splitlines()[0] if text else "unreadable"}'
+
+
 def load_from_local_weights_only(filename: str, map_location=None):
-    """``torch.load`` of a local mmengine checkpoint with ``weights_only=True``."""
-    with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-        return torch.load(filename, map_location=map_location, weights_only=True)
+    """``torch.load`` of a local mmengine checkpoint with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointReadError: the file cannot be loaded (the message says why, in one line).
+    """
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'Checkpoint not found: {filename!r}')
+    try:
+        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises many types on foreign or damaged files
+        reason = describe_load_error(err)
+    raise CheckpointReadError(f'Cannot read checkpoint {filename!r}: {reason}.')
 
 
 CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_weights_only)

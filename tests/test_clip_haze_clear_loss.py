@@ -68,7 +68,8 @@ class LinearToyCLIP(nn.Module):
 
 def test_loss_is_zero_when_embedding_moves_along_text_direction(loss):
     toy = LinearToyCLIP(hazy=[1.0, 0.2, -0.3], clear=[0.1, 0.9, 0.4])
-    object.__setattr__(loss, 'clip', toy)
+    loss.load_clip()
+    object.__setattr__(loss, '_clip', toy)
     loss.prompts = (('h', 'c'), )
     loss.text_direction = loss._text_directions(lambda texts: 0 if texts[0] == 'h' else 1)
     d = loss.text_direction[0].double()
@@ -144,9 +145,10 @@ def test_offline_without_weights_fails_fast_with_instructions(tiny_clip_name, fa
                                                               monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     monkeypatch.delenv('MMBILALORA_CLIP_WEIGHTS', raising=False)
+    loss = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=fake_tag)  # loads nothing yet
     start = time.perf_counter()
     with pytest.raises(CLIPWeightsUnavailable) as err:
-        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=fake_tag)
+        loss(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
     assert time.perf_counter() - start < 1.0
     assert 'MMBILALORA_CLIP_WEIGHTS' in str(err.value)
     assert 'mmbilalora-tests/no-such-repo' in str(err.value)
@@ -186,9 +188,11 @@ def test_augmented_views_average_crop_and_flip_losses(tiny_clip_name):
         warnings.simplefilter('ignore')
         torch.manual_seed(0)
         whole = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
+        whole.load_clip()
         torch.manual_seed(0)
         views = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
                                   augment_views=6, augment_scale=(1.0, 1.0))
+        views.load_clip()
     torch.manual_seed(2)
     pred = (torch.rand(2, 3, 32, 48) * 2 - 1).requires_grad_()
     inp = torch.rand(2, 3, 32, 48) * 2 - 1

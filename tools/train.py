@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
+from mmbilalora.compat import CheckpointReadError
 from mmbilalora.utils.cli import add_runner_args, load_config
 
 
@@ -49,7 +50,10 @@ def main() -> None:
         cfg.load_from = args.resume
 
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointReadError as err:  # one line, not a traceback through mmengine
+        raise SystemExit(f'error: {err}')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,6 @@
 """Inference: build a dehazer from a config + checkpoint (+ adapter), dehaze images in tiles."""
-import os.path as osp
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -12,7 +11,7 @@ from mmengine.registry import init_default_scope
 
 from ..compat import load_from_local_weights_only
 from ..models.data_preprocessors import PixelConvention, pixel_convention
-from ..models.lora import load_adapter
+from ..models.lora import load_adapter, set_adapter
 from ..models.utils import pad_to_multiple, resize_bicubic, resize_to_multiple
 
 
@@ -52,25 +51,21 @@ def _generator_state(checkpoint: dict, path: str) -> dict:
 
 
 def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] = None,
-                 device: str = 'cpu') -> Dehazer:
+                 device: str = 'cpu', adapters: Optional[Dict[str, str]] = None) -> Dehazer:
     """Build ``cfg.model.generator`` and load a base / merged / official checkpoint into it.
 
     Args:
         config: any config whose ``model`` has ``generator`` and ``data_preprocessor``.
         checkpoint: BaseEditModel, merged BiLaLoRA or official (``module.``-prefixed) weights.
         adapter: optional BiLaLoRA adapter file attached on top.
+        adapters: ``{name: adapter file}`` put into the generator's adapter bank (switch with
+            ``set_adapter(dehazer.generator, name)``); the base is active after loading.
     """
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmagic'))
     generator = MODELS.build(cfg.model.generator)
     if checkpoint:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'Checkpoint not found: {checkpoint!r}')
-        try:
-            loaded = load_from_local_weights_only(checkpoint, map_location='cpu')
-        except Exception as err:
-            raise ValueError(f'Cannot read checkpoint {checkpoint!r} (corrupt or not a '
-                             f'checkpoint): {err}') from err
+        loaded = load_from_local_weights_only(checkpoint, map_location='cpu')
         missing, unexpected = generator.load_state_dict(_generator_state(loaded, checkpoint),
                                                         strict=False)
         if missing or unexpected:
@@ -78,6 +73,10 @@ def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] 
                              f': missing {missing[:5]}, unexpected {unexpected[:5]}.')
     if adapter:
         load_adapter(generator, adapter)
+    for name, path in (adapters or {}).items():
+        load_adapter(generator, path, name=name)
+    if adapters:
+        set_adapter(generator, None)
     preprocessor = MODELS.build(cfg.model.get('data_preprocessor') or dict(
         type='DataPreprocessor', mean=[0.0] * 3, std=[255.0] * 3))
     return Dehazer(generator.to(device).eval(), pixel_convention(preprocessor), device)

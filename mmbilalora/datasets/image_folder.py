@@ -44,6 +44,10 @@ class ImageFolderDataset(BaseDataset):
         key: results key the image is loaded under.
         recursive: descend into sub-folders.
         extensions: accepted file extensions (case-insensitive).
+        skip_unreadable: decode every image once when the dataset is built and leave out the
+            ones that cannot be read, listing them (relative path and reason) in
+            ``self.unreadable``, so that one bad file does not stop a test run.
+        exclude_keys: relative paths (``key``) to leave out, e.g. images already processed.
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset` (pipeline, test_mode, ...).
     """
 
@@ -54,15 +58,33 @@ class ImageFolderDataset(BaseDataset):
                  key: str = 'img',
                  recursive: bool = True,
                  extensions: Sequence[str] = IMG_EXTENSIONS,
+                 skip_unreadable: bool = False,
+                 exclude_keys: Sequence[str] = (),
                  **kwargs):
         self.key = key
         self.recursive = recursive
         self.extensions = tuple(extensions)
+        self.skip_unreadable = skip_unreadable
+        self.exclude_keys = set(exclude_keys)
+        self.unreadable: List[Dict[str, str]] = []
         super().__init__(data_root=data_root, **kwargs)
 
     def load_data_list(self) -> List[Dict]:
-        paths = scan_images(self.data_root, self.recursive, self.extensions)
-        return [{f'{self.key}_path': p, 'key': osp.relpath(p, self.data_root)} for p in paths]
+        from ..utils.image_io import read_rgb
+        data_list = []
+        self.unreadable = []
+        for path in scan_images(self.data_root, self.recursive, self.extensions):
+            key = osp.relpath(path, self.data_root)
+            if key in self.exclude_keys:
+                continue
+            if self.skip_unreadable:
+                try:
+                    read_rgb(path)
+                except (OSError, ValueError) as err:
+                    self.unreadable.append(dict(input=key, reason=str(err)))
+                    continue
+            data_list.append({f'{self.key}_path': path, 'key': key})
+        return data_list
 
 
 @DATASETS.register_module()

@@ -17,7 +17,9 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ImageFolderDataset', data_root=data_root, key='img', test_mode=True,
                  indices=val_images, pipeline=test_pipeline))
-test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], indices=None))
+# A test run leaves out unreadable files and lists them (tools/test.py exits non-zero then).
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], indices=None,
+                                                    skip_unreadable=True))
 
 val_evaluator = [
     dict(type='NIQENoRef', score_input=True),

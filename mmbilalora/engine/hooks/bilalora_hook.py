@@ -69,13 +69,17 @@ class BiLaLoRAHook(Hook):
         finetune_gates: ``'frozen'`` (kept gates fixed at their searched values) or
             ``'trained'`` (the authors' fine-tune stage: a fresh LoRA optimizer over the kept LoRA
             weights and gates, so the gates train at the LoRA learning rate).
+        adapter_description: a short description stored in the adapter file (default: the
+            generator, experiment name and iteration count). The file also carries the loss's
+            prompts (for automatic routing between adapters).
     """
 
     priority = 'NORMAL'
 
     def __init__(self, search_iters: Optional[int] = None, search_epochs: Optional[float] = None,
                  top_k: int = 3, log_interval: int = 10, save_adapter: bool = True,
-                 save_merged: bool = False, finetune_gates: str = 'frozen'):
+                 save_merged: bool = False, finetune_gates: str = 'frozen',
+                 adapter_description: Optional[str] = None):
         if (search_iters is None) == (search_epochs is None):
             raise ValueError('BiLaLoRAHook needs exactly one of search_iters or search_epochs.')
         if top_k < 1:
@@ -90,6 +94,7 @@ class BiLaLoRAHook(Hook):
         self.log_interval = log_interval
         self.save_adapter = save_adapter
         self.save_merged = save_merged
+        self.adapter_description = adapter_description
         self.search_iters: Optional[int] = search_iters
         self.selected: Optional[List[str]] = None
         self.trajectory: List[Dict] = []
@@ -183,10 +188,15 @@ class BiLaLoRAHook(Hook):
         if self.trajectory:
             self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
         if self.save_adapter:
+            prompts = getattr(model.pixel_loss, 'prompts', ())
+            description = self.adapter_description or (
+                f'BiLaLoRA adapter of {type(generator).__name__} ({runner.experiment_name}, '
+                f'{runner.iter} iterations)')
             adapter = extract_adapter(
                 generator, selected_blocks=self.selected,
                 meta=dict(phase=model.phase, iter=runner.iter,
-                          generator=type(generator).__name__))
+                          generator=type(generator).__name__),
+                prompts=prompts, description=description)
             path = osp.join(runner.work_dir, 'bilalora_adapter.pth')
             save_adapter(adapter, path)
             print_log(f'BiLaLoRA: adapter written to {path}', logger='current')

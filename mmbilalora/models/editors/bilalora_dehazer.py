@@ -5,10 +5,12 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from ..data_preprocessors import pixel_convention
 from ..lora import LayerGate, block_of, inject_lora, layer_gates, lora_layers, remove_lora
+from ..lora.gate import GATE_ATTR
 from .dehaze_edit_model import DehazeEditModel
 
 DEFAULT_LOSS = dict(type='CLIPHazeClearLoss')
@@ -18,6 +20,29 @@ SEARCH, FINETUNE = 'search', 'finetune'
 def _compact(bounds):
     """A per-channel bound tuple with one value -> that float (for readable configs/logs)."""
     return tuple(b[0] if len(set(b)) == 1 else b for b in bounds)
+
+
+def _is_adapter_key(key: str) -> bool:
+    return key.endswith(('.lora_A', '.lora_B', f'.{GATE_ATTR}.alpha'))
+
+
+def _adapters_start_fresh(model: nn.Module, incompatible_keys) -> None:
+    """Load post-hook: a base checkpoint (no LoRA or gate tensor at all) loads silently.
+
+    Such a checkpoint misses every adapter tensor by design; instead of mmengine's list of
+    thousands of "missing keys" one line says what happened. A checkpoint that holds some adapter
+    tensors but not others, and any missing base weight, stay in the report (loud).
+    """
+    missing = incompatible_keys.missing_keys
+    fresh = [k for k in missing if _is_adapter_key(k)]
+    expected = [k for k in model.state_dict() if _is_adapter_key(k)]
+    if not fresh or len(fresh) != len(expected):
+        return
+    fresh_set = set(fresh)
+    missing[:] = [k for k in missing if k not in fresh_set]
+    gates = sum(k.endswith(f'.{GATE_ATTR}.alpha') for k in fresh)
+    print_log(f'Base weights loaded; {len(fresh) - gates} LoRA and {gates} gate tensors start '
+              'fresh.', logger='current')
 
 
 @MODELS.register_module()
@@ -63,6 +88,7 @@ class BiLaLoRADehazer(DehazeEditModel):
         self.unsupervised_loss = MODELS.build(self._with_value_ranges(dict(loss or DEFAULT_LOSS)))
         self.lora_report = inject_lora(self.generator, **lora_cfg)
         self.phase = SEARCH
+        self.register_load_state_dict_post_hook(_adapters_start_fresh)
 
     def _with_value_ranges(self, loss: dict) -> dict:
         """``loss`` with ``input_range`` / ``pred_range`` from the data preprocessor (when the

@@ -7,16 +7,19 @@ An adapter checkpoint is a plain dict of tensors, numbers and strings (loadable 
          base_class='DehazeFormer', fingerprint='<sha256 of base parameter names and shapes>',
          layers={layer_name: dict(block=block_name, lora_A=Tensor, lora_B=Tensor)},
          gates={block_name: alpha (0-dim Tensor)},      # empty for ungated adapters
-         selected_blocks=[block_name, ...], meta={...})
+         selected_blocks=[block_name, ...],
+         prompts=[[hazy prompt, clear prompt], ...], description='...',   # optional (older
+         meta={...})                                                     #  files lack them)
 """
 import copy
 import hashlib
 import os.path as osp
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 
+from ...compat import describe_load_error
 from ...utils.atomic_io import atomic_torch_save
 from .gate import GATE_ATTR, LayerGate
 from .inject import (LORA_CLASSES, _set_submodule, base_parameters, block_of, layer_gates,
@@ -56,12 +59,17 @@ def architecture_fingerprint(model: nn.Module) -> str:
 
 
 def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] = None,
-                    meta: Optional[dict] = None) -> Dict:
+                    meta: Optional[dict] = None,
+                    prompts: Sequence[Tuple[str, str]] = (),
+                    description: str = '') -> Dict:
     """The adapter-only state of ``model`` (see module docstring).
 
     Args:
         selected_blocks: blocks whose adapters to keep (default: every block with LoRA layers).
         meta: extra JSON-like information stored under ``'meta'``.
+        prompts: the (hazy, clear) prompt pairs of the adapter's target domain (what its H2C
+            loss was trained with); automatic routing matches images against the hazy prompts.
+        description: a short human-readable description of the adapter.
     """
     layers = lora_layers(model)
     if not layers:
@@ -86,7 +94,8 @@ def extract_adapter(model: nn.Module, selected_blocks: Optional[Sequence[str]] =
         fingerprint=architecture_fingerprint(model), layers=records,
         gates={b: gates[b].alpha.detach().cpu().clone() for b in blocks if b in gates},
         selected_blocks=list(selected_blocks) if selected_blocks is not None else blocks,
-        meta=dict(meta or {}))
+        prompts=[[str(hazy), str(clear)] for hazy, clear in prompts],
+        description=str(description), meta=dict(meta or {}))
 
 
 def save_adapter(adapter: Dict, path: str) -> None:
@@ -100,16 +109,33 @@ def read_adapter(path: str) -> Dict:
         raise FileNotFoundError(f'Adapter file not found: {path!r}')
     try:
         adapter = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:
-        raise ValueError(f'Cannot read adapter file {path!r} (corrupt or not an mmbilalora '
-                         f'adapter): {err}') from err
+    except Exception as err:  # torch raises many types on foreign or damaged files
+        reason = describe_load_error(err)
+    else:
+        reason = None
+    if reason:
+        raise ValueError(f'Cannot read adapter file {path!r}: {reason}.')
     if not isinstance(adapter, dict) or adapter.get('format') != ADAPTER_FORMAT:
         raise ValueError(f'{path!r} is not an mmbilalora adapter (expected format '
                          f'{ADAPTER_FORMAT!r}).')
     return adapter
 
 
-def load_adapter(model: nn.Module, adapter: Union[str, Dict], strict: bool = True) -> nn.Module:
+def load_adapter(model: nn.Module, adapter: Union[str, Dict], name: Optional[str] = None,
+                 strict: bool = True) -> nn.Module:
+    """Attach an adapter (a file or an adapter dict) to ``model`` in place.
+
+    Without ``name`` the adapter is attached for good (see :func:`attach_adapter`). With
+    ``name`` it joins the model's adapter bank and becomes the active adapter; switch with
+    :func:`mmbilalora.models.lora.set_adapter` (see :mod:`.bank`).
+    """
+    if name is not None:
+        from .bank import add_adapter
+        return add_adapter(model, adapter, name)
+    return attach_adapter(model, adapter, strict)
+
+
+def attach_adapter(model: nn.Module, adapter: Union[str, Dict], strict: bool = True) -> nn.Module:
     """Attach an adapter to ``model`` in place (injecting LoRA layers where missing).
 
     ``model`` may be the plain base model or one already injected with the same layers.

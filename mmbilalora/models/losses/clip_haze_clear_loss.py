@@ -30,7 +30,7 @@ averages the K losses. This is the view augmentation that CLIP-guided image edit
 (CLIPstyler's patch augmentation) against adversarial, non-semantic gradients; it matters most
 with a weak guide such as the compact CLIP.
 """
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -38,9 +38,10 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmengine.logging import print_log
 
-from .clip_weights import build_frozen_clip
+from .clip_weights import load_clip_source, resolve_clip_source
 
 DEFAULT_PROMPTS = (('a photo with haze', 'a clear photo'), )
+LAZY_BUFFERS = ('clip_mean', 'clip_std', 'text_direction')
 
 
 @MODELS.register_module()
@@ -50,7 +51,9 @@ class CLIPHazeClearLoss(nn.Module):
     Args:
         clip_model: open_clip architecture name.
         pretrained: open_clip tag, weights file, ``'local-dir:FOLDER'`` or None (random, tests
-            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`.
+            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`. Names and
+            files are checked when the loss is built; the weights are loaded (a tag's file
+            fetched) when a loss value is first needed.
         prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.
         loss_weight: multiplier of the loss.
         input_range: value range (low, high) of ``inp`` (pixels 0 and 255); each bound a number
@@ -64,7 +67,9 @@ class CLIPHazeClearLoss(nn.Module):
         augment_scale: (min, max) side of a view's crop box as a fraction of the image side.
 
     The CLIP model is frozen, always in eval mode, not a registered sub-module (so it is neither
-    among the parent's parameters nor in its checkpoints) and follows ``.to()`` / ``.cuda()``.
+    among the parent's parameters nor in its checkpoints) and follows ``.to()`` / ``.cuda()``. It
+    is loaded when a loss value is first needed (:meth:`load_clip`): building a model that holds
+    this loss -- for testing, inference or the tools -- never reads or downloads CLIP weights.
     """
 
     def __init__(self,
@@ -99,22 +104,63 @@ class CLIPHazeClearLoss(nn.Module):
         self.augment_views = augment_views
         self.augment_scale = tuple(float(v) for v in augment_scale)
 
-        bundle = build_frozen_clip(clip_model, pretrained, quick_gelu)
-        object.__setattr__(self, 'clip', bundle.model)
-        self.image_size = bundle.image_size
-        self.weights_source = bundle.source
-        self.register_buffer('clip_mean', torch.tensor(bundle.mean).view(1, 3, 1, 1),
-                             persistent=False)
-        self.register_buffer('clip_std', torch.tensor(bundle.std).view(1, 3, 1, 1),
-                             persistent=False)
-        self.register_buffer('text_direction', self._text_directions(bundle.tokenizer),
-                             persistent=False)
+        # checked now (names, files), loaded at the first loss value (load_clip)
+        self.clip_source = resolve_clip_source(clip_model, pretrained, quick_gelu)
+        self._clip: Optional[nn.Module] = None
+        self._clip_info: Dict = {}
+        # Follows .to() / .half() so that the CLIP tower, built later, lands on the same device
+        # and dtype as the loss.
+        self.register_buffer('_placement', torch.zeros(()), persistent=False)
         for name, (low, high) in (('inp', self.input_range), ('pred', self.pred_range)):
             self.register_buffer(f'{name}_low', torch.tensor(low).view(1, -1, 1, 1),
                                  persistent=False)
             self.register_buffer(f'{name}_high', torch.tensor(high).view(1, -1, 1, 1),
                                  persistent=False)
-        print_log(f'CLIPHazeClearLoss guidance weights: {self.weights_source}', logger='current')
+
+    @property
+    def clip(self) -> nn.Module:
+        """The frozen CLIP model (built on first use)."""
+        self.load_clip()
+        return self._clip
+
+    @property
+    def image_size(self) -> Tuple[int, int]:
+        self.load_clip()
+        return self._clip_info['image_size']
+
+    @property
+    def weights_source(self) -> str:
+        self.load_clip()
+        return self._clip_info['source']
+
+    @property
+    def clip_loaded(self) -> bool:
+        return self._clip is not None
+
+    def __getattr__(self, name: str):
+        if name in LAZY_BUFFERS and self.__dict__.get('_clip', False) is None:
+            self.load_clip()
+        return super().__getattr__(name)
+
+    def load_clip(self) -> None:
+        """Build the CLIP tower and the text directions, once: the loss is built with the model
+        (also for testing and inference), but its weights are loaded only when a loss value is
+        first needed, so testing never loads (or downloads) them."""
+        if self._clip is not None:
+            return
+        bundle = load_clip_source(self.clip_source)
+        placement = self._placement
+        model = bundle.model.to(device=placement.device, dtype=placement.dtype)
+        object.__setattr__(self, '_clip', model)
+        self._clip_info = dict(image_size=bundle.image_size, source=bundle.source)
+        self.register_buffer('clip_mean', placement.new_tensor(bundle.mean).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer('clip_std', placement.new_tensor(bundle.std).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer('text_direction',
+                             self._text_directions(bundle.tokenizer).to(placement.dtype),
+                             persistent=False)
+        print_log(f'CLIPHazeClearLoss guidance weights: {bundle.source}', logger='current')
 
     @staticmethod
     def _as_range(value_range, name: str) -> Tuple:
@@ -141,12 +187,14 @@ class CLIPHazeClearLoss(nn.Module):
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        self.clip._apply(fn, *args, **kwargs)
+        if self._clip is not None:
+            self._clip._apply(fn, *args, **kwargs)
         return self
 
     def train(self, mode: bool = True) -> 'CLIPHazeClearLoss':
         super().train(mode)
-        self.clip.eval()
+        if self._clip is not None:
+            self._clip.eval()
         return self
 
     def to_clip_input(self, x: torch.Tensor, clamp: bool, is_pred: bool = False) -> torch.Tensor:

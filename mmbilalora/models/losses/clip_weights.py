@@ -99,23 +99,28 @@ def _cached_or_downloaded(model_name: str, tag: str) -> str:
                                      f'). ' + _how_to_supply(model_name, tag)) from err
 
 
-def build_frozen_clip(model_name: str = 'ViT-B-32',
-                      pretrained: Optional[str] = 'openai',
-                      quick_gelu: Optional[bool] = None) -> CLIPBundle:
-    """Build a frozen (eval, ``requires_grad=False``) open_clip model and its tokenizer.
+@dataclass
+class CLIPSource:
+    """Where a CLIP model's weights come from, checked but not loaded (see
+    :func:`resolve_clip_source`). ``weights`` is None for random weights and for a tag whose
+    file is looked up (cache, then one download) only when loading."""
+    model_name: str
+    pretrained: Optional[str]
+    weights: Optional[str]
+    quick_gelu: bool
+    source: str
 
-    Args:
-        model_name: an open_clip architecture name (built-in or added with
-            ``open_clip.add_model_config``), or the path of an open_clip model-config JSON file
-            (registered under its file stem); ignored for ``'local-dir:'`` weights, whose folder
-            holds its own config.
-        pretrained: tag, file path, ``'local-dir:FOLDER'`` or None (see module docstring).
-        quick_gelu: force QuickGELU activations; None takes the tag's setting (True for
-            ``'openai'``), False for files.
+
+def resolve_clip_source(model_name: str = 'ViT-B-32',
+                        pretrained: Optional[str] = 'openai',
+                        quick_gelu: Optional[bool] = None) -> CLIPSource:
+    """Check a CLIP choice without loading weights or touching the network.
+
+    Args: see :func:`build_frozen_clip`.
 
     Raises:
-        CLIPWeightsUnavailable: a tag's weights are neither supplied, cached nor downloadable.
-        FileNotFoundError: a given weights file does not exist.
+        KeyError: unknown architecture or tag. FileNotFoundError: a given file (or
+        ``MMBILALORA_CLIP_WEIGHTS``, or a ``local-dir:`` folder's config) does not exist.
     """
     local_dir = pretrained is not None and pretrained.startswith('local-dir:')
     if model_name.endswith('.json'):
@@ -151,23 +156,56 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
                 raise FileNotFoundError(f'{WEIGHTS_ENV}={env_file!r} is not a file.')
             weights, source = env_file, f'{model_name} {pretrained!r} from {env_file} ({WEIGHTS_ENV})'
         else:
-            weights = _cached_or_downloaded(model_name, pretrained)
-            source = f'{model_name} {pretrained!r} from {weights}'
+            weights, source = None, f'{model_name} {pretrained!r}'
     if quick_gelu is None:
         quick_gelu = bool(tag_cfg and tag_cfg.get('quick_gelu', False))
+    return CLIPSource(model_name, pretrained, weights, quick_gelu, source)
 
+
+def load_clip_source(clip: CLIPSource) -> CLIPBundle:
+    """Build the frozen (eval, ``requires_grad=False``) model of a resolved source and its
+    tokenizer; a tag's file is taken from the cache or downloaded (once) here.
+
+    Raises:
+        CLIPWeightsUnavailable: a tag's weights are neither supplied, cached nor downloadable.
+    """
+    weights, source = clip.weights, clip.source
+    if weights is None and clip.pretrained is not None:
+        weights = _cached_or_downloaded(clip.model_name, clip.pretrained)
+        source = f'{source} from {weights}'
     if weights is not None and weights.startswith('local-dir:'):
-        model = open_clip.create_model(weights, force_quick_gelu=quick_gelu)
+        model = open_clip.create_model(weights, force_quick_gelu=clip.quick_gelu)
         tokenizer = open_clip.get_tokenizer(weights)
     else:
-        model = open_clip.create_model(model_name, pretrained=weights,
-                                       force_quick_gelu=quick_gelu, pretrained_text=False)
-        tokenizer = open_clip.get_tokenizer(model_name)
+        model = open_clip.create_model(clip.model_name, pretrained=weights,
+                                       force_quick_gelu=clip.quick_gelu, pretrained_text=False)
+        tokenizer = open_clip.get_tokenizer(clip.model_name)
     model.eval().requires_grad_(False)
     pp = open_clip.get_model_preprocess_cfg(model)
     size = pp.get('size', model.visual.image_size)
     size = (size, size) if isinstance(size, int) else tuple(size)
     return CLIPBundle(model, tokenizer, size, tuple(pp['mean']), tuple(pp['std']), source)
+
+
+def build_frozen_clip(model_name: str = 'ViT-B-32',
+                      pretrained: Optional[str] = 'openai',
+                      quick_gelu: Optional[bool] = None) -> CLIPBundle:
+    """Build a frozen (eval, ``requires_grad=False``) open_clip model and its tokenizer.
+
+    Args:
+        model_name: an open_clip architecture name (built-in or added with
+            ``open_clip.add_model_config``), or the path of an open_clip model-config JSON file
+            (registered under its file stem); ignored for ``'local-dir:'`` weights, whose folder
+            holds its own config.
+        pretrained: tag, file path, ``'local-dir:FOLDER'`` or None (see module docstring).
+        quick_gelu: force QuickGELU activations; None takes the tag's setting (True for
+            ``'openai'``), False for files.
+
+    Raises:
+        CLIPWeightsUnavailable: a tag's weights are neither supplied, cached nor downloadable.
+        FileNotFoundError: a given weights file does not exist.
+    """
+    return load_clip_source(resolve_clip_source(model_name, pretrained, quick_gelu))
 
 
 def choose_guidance(compact_dir: str) -> Tuple[str, str, str]:

@@ -1,0 +1,172 @@
+"""Adapter bank: exact switching, old files, merged export of the active adapter, routing."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmagic.registry import MODELS
+from mmengine.registry import init_default_scope
+
+from conftest import ROOT
+from mmbilalora.models.lora import (active_adapter, adapter_info, extract_adapter, inject_lora,
+                                    list_adapters, load_adapter, lora_layers, save_adapter,
+                                    save_merged_checkpoint, set_adapter)
+
+# The compact CLIP's vocabulary (its captions: "a photo with haze", "a dark photo with haze",
+# ...); it does not know "nighttime", which real CLIP would read (the paper's night prompt).
+DAY_PROMPTS = [('a photo with haze', 'a clear photo')]
+NIGHT_PROMPTS = [('a dark photo with haze', 'a clear photo')]
+
+
+def base_net(seed: int = 0):
+    init_default_scope('mmagic')
+    torch.manual_seed(seed)
+    return MODELS.build(dict(type='DehazeFormer', arch='t')).eval()
+
+
+def make_adapter(path, blocks, r, seed, prompts, description, gate_alpha, scale=0.05):
+    """A trained-looking adapter: random non-zero LoRA B (std ``scale``) and gate alphas."""
+    net = base_net()
+    inject_lora(net, search_space=blocks, targets=dict(exclude=('*meta*', )), r=r,
+                verbose=False)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in lora_layers(net).values():
+            layer.lora_B.copy_(torch.randn(layer.lora_B.shape, generator=generator) * scale)
+        for i, layer in enumerate(lora_layers(net).values()):
+            if layer.gate is not None:
+                layer.gate.alpha.fill_(gate_alpha + 0.1 * i)
+    save_adapter(extract_adapter(net, prompts=prompts, description=description), str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def adapters(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('adapters')
+    return dict(
+        day=make_adapter(folder / 'day.pth', ['layer3.blocks.*'], 8, 1, DAY_PROMPTS,
+                         'daytime haze', 0.5),
+        night=make_adapter(folder / 'night.pth', ['layer2.blocks.*', 'layer4.blocks.0'], 4, 2,
+                           NIGHT_PROMPTS, 'nighttime haze', -0.3))
+
+
+def alone(path):
+    """The base with one adapter loaded the ordinary way (no bank)."""
+    net = base_net()
+    load_adapter(net, path)
+    return net
+
+
+def assert_same_model(got, expected, x):
+    got_state, expected_state = got.state_dict(), expected.state_dict()
+    assert list(got_state) == list(expected_state)
+    for key, value in expected_state.items():
+        assert torch.equal(got_state[key], value), key
+    with torch.no_grad():
+        assert torch.equal(got(x), expected(x))
+
+
+def test_switching_equals_loading_each_adapter_alone(adapters):
+    x = torch.rand(1, 3, 32, 48) * 2 - 1
+    bank = base_net()
+    base_weight = bank.layer3.blocks[0].attn.V.weight
+    load_adapter(bank, adapters['day'], name='day')
+    load_adapter(bank, adapters['night'], name='night')
+    assert list_adapters(bank) == ['day', 'night'] and active_adapter(bank) == 'night'
+    references = {name: alone(path) for name, path in adapters.items()}
+    references[None] = base_net()
+    with torch.no_grad():
+        outputs = {name: ref(x) for name, ref in references.items()}
+    assert (outputs['day'] - outputs['night']).abs().max() > 1e-3  # the adapters differ
+    assert (outputs['day'] - outputs[None]).abs().max() > 1e-3
+    for name in ['day', None, 'night', 'day', 'night', None]:
+        set_adapter(bank, name)
+        assert active_adapter(bank) == name
+        assert_same_model(bank, references[name], x)
+    # the base weights were never copied or reloaded: the same Parameter, the same storage
+    set_adapter(bank, 'day')
+    assert bank.layer3.blocks[0].attn.V.weight is base_weight
+    assert bank.layer3.blocks[0].attn.V.base_weight.data_ptr() == base_weight.data_ptr()
+
+
+def test_adapter_files_carry_prompts_and_old_files_still_load(adapters, tmp_path):
+    bank = base_net()
+    load_adapter(bank, adapters['night'], name='night')
+    info = adapter_info(bank, 'night')
+    assert info['prompts'] == NIGHT_PROMPTS and info['description'] == 'nighttime haze'
+    assert info['r'] == 4
+    old = torch.load(adapters['day'], weights_only=True)
+    del old['prompts'], old['description']
+    old_path = tmp_path / 'old.pth'
+    torch.save(old, old_path)
+    load_adapter(bank, str(old_path), name='old')
+    assert adapter_info(bank, 'old')['prompts'] == []
+    x = torch.rand(1, 3, 32, 32)
+    assert_same_model(bank, alone(adapters['day']), x)
+
+
+def test_bank_rejects_wrong_architecture_duplicates_and_unknown_names(adapters):
+    bank = base_net()
+    load_adapter(bank, adapters['day'], name='day')
+    with pytest.raises(ValueError, match='already in the bank'):
+        load_adapter(bank, adapters['night'], name='day')
+    with pytest.raises(KeyError, match="No adapter 'dusk'"):
+        set_adapter(bank, 'dusk')
+    init_default_scope('mmagic')
+    other = MODELS.build(dict(type='DehazeFormer', arch='s'))
+    with pytest.raises(ValueError, match='different base architecture'):
+        load_adapter(other, adapters['day'], name='day')
+
+
+def test_merged_export_of_the_chosen_adapter(adapters, tmp_path):
+    bank = base_net()
+    load_adapter(bank, adapters['day'], name='day')
+    load_adapter(bank, adapters['night'], name='night')
+    set_adapter(bank, 'night')
+    save_merged_checkpoint(bank, str(tmp_path / 'from_bank.pth'))
+    save_merged_checkpoint(alone(adapters['night']), str(tmp_path / 'alone.pth'))
+    got = torch.load(tmp_path / 'from_bank.pth', weights_only=True)['state_dict']
+    expected = torch.load(tmp_path / 'alone.pth', weights_only=True)['state_dict']
+    assert list(got) == list(expected) and not any('lora' in k for k in got)
+    for key, value in expected.items():
+        assert torch.equal(got[key], value), key
+    merged = base_net(seed=5)
+    merged.load_state_dict({k[len('generator.'):]: v for k, v in got.items()}, strict=True)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert (merged(x) - bank(x)).abs().max() < 1e-5
+    assert active_adapter(bank) == 'night' and lora_layers(bank)  # export left the bank as it was
+
+
+def day_and_night_images(size: int = 224):
+    """The same scenes (scikit-image's photos) in daytime haze (bright, near-white airlight) and
+    in nighttime haze (the scene at 15-25 % of its brightness, a dim orange airlight)."""
+    import cv2
+
+    from mmbilalora.datasets.transforms.synthetic_haze import apply_scattering_model
+    from mmbilalora.utils.sample_images import load_skimage_photos
+    rng = np.random.default_rng(0)
+    day, night = [], []
+    for photo in load_skimage_photos().values():
+        clear = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+        t = np.full((size, size), rng.uniform(0.35, 0.5), np.float32)
+        airlight = np.float32(rng.uniform(0.8, 0.95)) * np.ones(3, np.float32)
+        day.append(apply_scattering_model(clear.astype(np.float32), t, airlight))
+        dark = clear * rng.uniform(0.15, 0.25)
+        glow = np.array([0.3, 0.2, 0.1], np.float32) * rng.uniform(0.8, 1.2)
+        night.append(apply_scattering_model(dark.astype(np.float32), t, glow))
+    to_uint8 = lambda img: np.clip(np.round(img * 255), 0, 255).astype(np.uint8)  # noqa: E731
+    return [to_uint8(i) for i in day], [to_uint8(i) for i in night]
+
+
+def test_auto_routing_picks_day_and_night_adapters_with_the_compact_clip():
+    from mmbilalora.apis import PromptRouter
+    router = PromptRouter({'day': [p[0] for p in DAY_PROMPTS],
+                           'night': [p[0] for p in NIGHT_PROMPTS]},
+                          clip_model='ViT-B-32',
+                          pretrained='local-dir:' + osp.join(ROOT, 'checkpoints', 'haze_clip_tiny'))
+    day, night = day_and_night_images()
+    day_choices = [router.route(img)[0] for img in day]
+    night_choices = [router.route(img)[0] for img in night]
+    assert day_choices == ['day'] * len(day), day_choices
+    assert night_choices == ['night'] * len(night), night_choices
