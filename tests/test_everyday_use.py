@@ -110,14 +110,14 @@ def test_clip_loads_only_when_a_loss_value_is_needed(monkeypatch, tiny_clip_name
         monkeypatch.setenv(key, value)
     monkeypatch.delenv('MMBILALORA_CLIP_WEIGHTS', raising=False)
     model = build_bilalora_model()  # pretrained='openai', offline: building must not need it
-    assert not model.pixel_loss.clip_loaded
+    assert not model.unsupervised_loss.clip_loaded
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         model.generator(x)
-    assert not model.pixel_loss.clip_loaded
+    assert not model.unsupervised_loss.clip_loaded
     if local_clip_weights() is None:
         with pytest.raises(CLIPWeightsUnavailable):
-            model.pixel_loss(x, x)
+            model.unsupervised_loss(x, x)
     loss = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None)
     assert not loss.clip_loaded
     value = loss(x, x.flip(-1))  # the first loss value builds CLIP

@@ -188,7 +188,7 @@ class BiLaLoRAHook(Hook):
         if self.trajectory:
             self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
         if self.save_adapter:
-            prompts = getattr(model.pixel_loss, 'prompts', ())
+            prompts = getattr(model.unsupervised_loss, 'prompts', ())
             description = self.adapter_description or (
                 f'BiLaLoRA adapter of {type(generator).__name__} ({runner.experiment_name}, '
                 f'{runner.iter} iterations)')
