@@ -79,3 +79,23 @@ def test_official_checkpoint_layout_loads_through_init_cfg(tmp_path):
 def test_unknown_arch_is_rejected():
     with pytest.raises(ValueError, match='Unknown DehazeFormer arch'):
         MODELS.build(dict(type='DehazeFormer', arch='xl'))
+
+
+def test_t_conv_is_t_without_attention_and_has_no_window_grid():
+    from mmbilalora.models.editors.dehazeformer import DehazeFormer
+    t, conv = DehazeFormer(arch='t'), DehazeFormer(arch='t-conv')
+    conv_keys, t_keys = set(conv.state_dict()), set(t.state_dict())
+    assert conv_keys < t_keys
+    assert all(k.endswith(('norm1.weight', 'norm1.bias')) or '.norm1.meta' in k or '.QK.' in k
+               or '.attn.attn.' in k for k in t_keys - conv_keys)
+    assert count_params(conv) == 587788
+    # translation equivariance on the padding grid: shifting the input by 8 pixels (a quarter of
+    # t's 32-pixel window grid) shifts the output by 8 pixels away from the borders
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        out = conv(x)
+        shifted = conv(torch.roll(x, shifts=(8, 8), dims=(2, 3)))
+    inner = (slice(None), slice(None), slice(32, 64), slice(32, 64))
+    rolled = torch.roll(out, shifts=(8, 8), dims=(2, 3))
+    assert torch.allclose(rolled[inner], shifted[inner], atol=1e-4)

@@ -18,6 +18,10 @@ from ..utils.padding import pad_to_multiple, reflect_pad
 ARCH_SETTINGS = {
     't': dict(embed_dims=[24, 48, 96, 48, 24], depths=[4, 4, 4, 2, 2],
               attn_ratio=[0, 1 / 2, 1, 0, 0], conv_type='DWConv'),
+    # t's layout with every attention branch off: a convolutional network (no window seams)
+    # whose state-dict names are a subset of t's.
+    't-conv': dict(embed_dims=[24, 48, 96, 48, 24], depths=[4, 4, 4, 2, 2],
+                   attn_ratio=[0, 0, 0, 0, 0], conv_type='DWConv'),
     's': dict(embed_dims=[24, 48, 96, 48, 24], depths=[8, 8, 8, 4, 4],
               attn_ratio=[1 / 4, 1 / 2, 3 / 4, 0, 0], conv_type='DWConv'),
     'b': dict(embed_dims=[24, 48, 96, 48, 24], depths=[16, 16, 16, 8, 8],
@@ -289,8 +293,9 @@ class DehazeFormer(BaseModule):
     official test-time padding exactly.
 
     Args:
-        arch: one of 't', 's', 'b', 'm', 'l' (the official variants) or None to give every
-            setting explicitly.
+        arch: one of 't', 's', 'b', 'm', 'l' (the official variants), 't-conv' (t without its
+            attention branches: depthwise-conv token mixers only, no RLN, so no window seams) or
+            None to give every setting explicitly.
         in_chans / out_chans / window_size / embed_dims / mlp_ratios / depths / num_heads /
             attn_ratio / conv_type: as in the official constructor (``conv_type`` one string for
             all stages or a list of five).
@@ -320,7 +325,7 @@ class DehazeFormer(BaseModule):
             setting = ARCH_SETTINGS[arch]
             embed_dims = embed_dims or setting['embed_dims']
             depths = depths or setting['depths']
-            attn_ratio = attn_ratio or setting['attn_ratio']
+            attn_ratio = setting['attn_ratio'] if attn_ratio is None else attn_ratio
             conv_type = conv_type or setting['conv_type']
         if None in (embed_dims, depths, attn_ratio, conv_type):
             raise ValueError('DehazeFormer with arch=None needs embed_dims, depths, attn_ratio '
