@@ -1,9 +1,8 @@
 # Trains the compact haze-aware CLIP (the H2C guide used when real CLIP weights are unavailable):
 # the open_clip architecture of haze-clip-tiny.json, from scratch, on captioned degradations of
 # the clear photos 11-90 of ../shared/data/clear_pristine (01-10 held out for the evaluation), with
-# the CLIP
-# contrastive objective plus the direction-ranking objective that makes "clear minus hazy" prefer
-# dehazing over darkening, crushed contrast, colour casts and over-saturation
+# the CLIP contrastive objective plus the direction-ranking objective that makes "clear minus
+# hazy" prefer dehazing over darkening, crushed contrast, colour casts and over-saturation
 # (mmbilalora.models.guidance.compact_clip).
 #   python tools/train.py configs/compact_clip/haze-clip-tiny_train.py \
 #       --cfg-options custom_hooks.0.out_dir=checkpoints/haze_clip_tiny
