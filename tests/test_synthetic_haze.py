@@ -169,3 +169,28 @@ def test_noise_jpeg_prob_zero_only_rounds():
     np.testing.assert_array_equal(out['img'], np.round(image).astype(np.uint8))
     with pytest.raises(ValueError, match='prob'):
         SensorNoiseJPEG(prob=2)
+
+
+def test_exposure_compensation_darkens_the_capture_towards_the_clear_mean():
+    from mmbilalora.datasets.transforms.synthetic_haze import srgb_to_linear
+    clear = clear_image()
+    plain = SyntheticHaze(seed=3, beta_range=(1.5, 1.5))(dict(gt=clear, gt_path='a.png'))
+    full = SyntheticHaze(seed=3, beta_range=(1.5, 1.5), exposure_compensation=(1.0, 1.0))(
+        dict(gt=clear, gt_path='a.png'))
+    assert plain['haze_params']['exposure_gain'] == 1.0
+    gain = full['haze_params']['exposure_gain']
+    mean_lin = srgb_to_linear(clear / 255.0).mean()
+    np.testing.assert_allclose(gain, mean_lin / srgb_to_linear(plain['img'] / 255.0).mean(),
+                               rtol=1e-5)
+    assert gain < 0.8  # the haze made the capture brighter; exposure brings it back
+    # full compensation: the hazy capture has the clear photo's mean linear light
+    np.testing.assert_allclose(srgb_to_linear(full['img'] / 255.0).mean(), mean_lin, rtol=1e-3)
+    half = SyntheticHaze(seed=3, beta_range=(1.5, 1.5), exposure_compensation=(0.5, 0.5))(
+        dict(gt=clear, gt_path='a.png'))
+    np.testing.assert_allclose(half['haze_params']['exposure_gain'], gain ** 0.5, rtol=1e-5)
+    # haze-free samples stay as they are
+    free = SyntheticHaze(seed=3, clear_prob=1.0, exposure_compensation=(1.0, 1.0))(
+        dict(gt=clear, gt_path='a.png'))
+    np.testing.assert_allclose(free['img'], clear.astype(np.float32), atol=1e-3)
+    with pytest.raises(ValueError, match='exposure_compensation'):
+        SyntheticHaze(exposure_compensation=(0.5, 0.2))

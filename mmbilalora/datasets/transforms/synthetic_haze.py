@@ -151,6 +151,13 @@ class SyntheticHaze(BaseTransform):
             (seed, image path), e.g. for a fixed validation set.
         keep_transmission: also store the (H, W) transmission map in
             ``results['transmission']``.
+        exposure_compensation: range of the strength ``g`` (drawn uniformly) of a camera's
+            auto-exposure on the hazy capture: the hazy image is scaled in linear light by
+            ``(mean(clear) / mean(hazy)) ** g`` (means of linear light; 0 = off, 1 = the hazy
+            photo exposed to the clear photo's mean). Real hazy photos are exposed for the bright
+            haze, so the scene under it is darker than in a synthetic hazy image; the clear
+            reference is unchanged, so the network learns to restore its brightness. A haze-free
+            sample has gain 1.
     """
 
     def __init__(self,
@@ -167,7 +174,8 @@ class SyntheticHaze(BaseTransform):
                  airlight_colour: str = 'random',
                  beta_sampling: str = 'uniform',
                  clear_prob: float = 0.0,
-                 linear_light_prob: float = 0.0):
+                 linear_light_prob: float = 0.0,
+                 exposure_compensation: Sequence[float] = (0.0, 0.0)):
         unknown = set(depth_modes) - set(DEPTH_MODES)
         if unknown:
             raise ValueError(f'Unknown depth modes {sorted(unknown)}; choose from {DEPTH_MODES}.')
@@ -187,6 +195,9 @@ class SyntheticHaze(BaseTransform):
         for name, prob in (('clear_prob', clear_prob), ('linear_light_prob', linear_light_prob)):
             if not 0 <= prob <= 1:
                 raise ValueError(f'{name} must lie in [0, 1], got {prob}')
+        if not 0 <= exposure_compensation[0] <= exposure_compensation[1]:
+            raise ValueError('exposure_compensation must be 0 <= low <= high, '
+                             f'got {exposure_compensation}')
         self.in_key = in_key
         self.out_key = out_key
         self.beta_range = tuple(beta_range)
@@ -200,6 +211,7 @@ class SyntheticHaze(BaseTransform):
         self.beta_sampling = beta_sampling
         self.clear_prob = clear_prob
         self.linear_light_prob = linear_light_prob
+        self.exposure_compensation = tuple(exposure_compensation)
 
     def _rng(self, results: Dict) -> np.random.Generator:
         if self.seed is None:
@@ -228,15 +240,28 @@ class SyntheticHaze(BaseTransform):
                 srgb_to_linear(clear01), transmission, srgb_to_linear(airlight)))
         else:
             hazy = apply_scattering_model(clear01, transmission, airlight)
+        gain = 1.0
+        if self.exposure_compensation[1] > 0:
+            hazy, gain = self._expose(hazy, clear01, rng.uniform(*self.exposure_compensation))
         results[self.out_key] = hazy * 255.0
         for meta in ('channel_order', 'color_type'):
             if f'{self.in_key}_{meta}' in results:
                 results[f'{self.out_key}_{meta}'] = results[f'{self.in_key}_{meta}']
         results['haze_params'] = dict(beta=float(beta), airlight=airlight.tolist(),
-                                      depth_mode=mode, linear_light=bool(linear))
+                                      depth_mode=mode, linear_light=bool(linear),
+                                      exposure_gain=float(gain))
         if self.keep_transmission:
             results['transmission'] = transmission
         return results
+
+    @staticmethod
+    def _expose(hazy: np.ndarray, clear: np.ndarray, strength: float) -> Tuple[np.ndarray, float]:
+        """``hazy`` (H, W, C) in [0, 1] sRGB scaled in linear light by ``(mean(clear) /
+        mean(hazy)) ** strength``; returns the image and the gain."""
+        hazy_linear = srgb_to_linear(hazy)
+        gain = float((srgb_to_linear(clear).mean() / max(float(hazy_linear.mean()), 1e-6))
+                     ** strength)
+        return linear_to_srgb(np.clip(hazy_linear * gain, 0.0, 1.0)), gain
 
     def _draw_beta(self, rng: np.random.Generator) -> float:
         low, high = self.beta_range
