@@ -27,25 +27,26 @@ def np_normalize(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def test_value_matches_numpy_formula(loss, tiny_clip_name):
+def test_value_matches_numpy_formula(loss, tiny_clip_name, device):
     torch.manual_seed(1)
-    pred = torch.rand(3, 3, 40, 56) * 2.4 - 1.2  # partly outside [-1, 1]: clamped
-    inp = torch.rand(3, 3, 40, 56) * 2 - 1
+    pred = (torch.rand(3, 3, 40, 56) * 2.4 - 1.2).to(device)  # partly outside [-1, 1]: clamped
+    inp = (torch.rand(3, 3, 40, 56) * 2 - 1).to(device)
+    loss.to(device)
     value = loss(pred, inp).item()
 
-    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(open_clip.OPENAI_DATASET_STD, device=device).view(1, 3, 1, 1)
 
     def embed(x):
         x = ((x + 1) / 2).clamp(0, 1)
         x = F.interpolate(x, size=(32, 32), mode='bicubic', align_corners=False, antialias=True)
         with torch.no_grad():
-            return loss.clip.encode_image((x - mean) / std).double().numpy()
+            return loss.clip.encode_image((x - mean) / std).double().cpu().numpy()
 
     tokenizer = open_clip.get_tokenizer(tiny_clip_name)
     with torch.no_grad():
-        hazy = loss.clip.encode_text(tokenizer([p[0] for p in PROMPTS])).double().numpy()
-        clear = loss.clip.encode_text(tokenizer([p[1] for p in PROMPTS])).double().numpy()
+        hazy, clear = (loss.clip.encode_text(tokenizer([p[k] for p in PROMPTS]).to(device))
+                       .double().cpu().numpy() for k in (0, 1))
     text_dir = np_normalize(np_normalize(clear) - np_normalize(hazy))
     img_dir = np_normalize(np_normalize(embed(pred)) - np_normalize(embed(inp)))
     expected = np.mean(1 - img_dir @ text_dir.T)
@@ -92,9 +93,10 @@ def test_loss_is_zero_when_embedding_moves_along_text_direction(loss):
     assert loss(against, inp).item() > 1.0
 
 
-def test_gradient_reaches_pred_only(loss):
-    pred = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
-    inp = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
+def test_gradient_reaches_pred_only(loss, device):
+    pred = (torch.rand(2, 3, 24, 24) * 2 - 1).to(device).requires_grad_()
+    inp = (torch.rand(2, 3, 24, 24) * 2 - 1).to(device).requires_grad_()
+    loss.to(device)
     loss(pred, inp).backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
     assert inp.grad is None
@@ -114,14 +116,16 @@ def test_clip_is_hidden_frozen_and_eval(loss):
     assert loss.text_direction.dtype == torch.float64
 
 
-def test_registered_and_works_under_autocast(tiny_clip_name):
+def test_registered_and_works_under_autocast(tiny_clip_name, device):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         loss = MODELS.build(dict(type='CLIPHazeClearLoss', clip_model=tiny_clip_name,
                                  pretrained=None, input_range=(0, 1), loss_weight=2.0))
-    pred = torch.rand(2, 3, 20, 20, requires_grad=True)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        value = loss(pred, torch.rand(2, 3, 20, 20))
+    loss.to(device)
+    pred = torch.rand(2, 3, 20, 20, device=device, requires_grad=True)
+    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    with torch.autocast(device, dtype=dtype):
+        value = loss(pred, torch.rand(2, 3, 20, 20, device=device))
     value.backward()
     assert torch.isfinite(value) and 0 <= value.item() <= 4.0
     assert torch.isfinite(pred.grad).all()

@@ -84,11 +84,11 @@ def test_deconv_equals_its_five_branch_definitions():
 
 
 @pytest.mark.parametrize('size', [(32, 32), (37, 50), (5, 3)])
-def test_reparameterisation_keeps_outputs(size):
-    training = randomized(MODELS.build(dict(type='DEANet', deploy=False)))
-    deployed = MODELS.build(dict(type='DEANet', deploy=True)).eval()
+def test_reparameterisation_keeps_outputs(size, device):
+    training = randomized(MODELS.build(dict(type='DEANet', deploy=False))).to(device)
+    deployed = MODELS.build(dict(type='DEANet', deploy=True)).eval().to(device)
     deployed.load_state_dict(reparameterize_dea_net(training.state_dict()))
-    x = torch.rand(2, 3, *size)
+    x = torch.rand(2, 3, *size).to(device)
     with torch.no_grad():
         expected = training(x)
         assert expected.shape == x.shape

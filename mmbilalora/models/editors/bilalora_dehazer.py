@@ -60,10 +60,14 @@ class BiLaLoRADehazer(DehazeEditModel):
     loss. The phase is set by ``BiLaLoRAHook``, which also asks :meth:`keep_blocks` to drop the
     blocks the search did not select. Validation and test need no ground truth.
 
+    The baselines of the paper's comparison train the same loss with one plain ``OptimWrapper``
+    (one lower pass per iteration, any dataset of ``inputs``): ``lora_cfg=None`` fine-tunes every
+    generator weight; ``lora_cfg`` with ``gate=False`` trains LoRA on the whole search space.
+
     Args:
         generator: the dehazing network config (any registered MODELS type).
         lora_cfg: ``inject_lora`` arguments (search_space, targets, r, lora_alpha, dropout, gate,
-            oversized).
+            oversized); None: no LoRA, the whole generator trains (full fine-tuning baseline).
         loss: an unsupervised loss ``loss(output, input)``, stored as ``unsupervised_loss``;
             default ``CLIPHazeClearLoss``. Its ``input_range`` / ``pred_range`` arguments, when it
             has them and the config leaves them out, are filled in from the built data
@@ -73,7 +77,7 @@ class BiLaLoRADehazer(DehazeEditModel):
 
     def __init__(self,
                  generator: dict,
-                 lora_cfg: dict,
+                 lora_cfg: Optional[dict],
                  loss: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -86,7 +90,7 @@ class BiLaLoRADehazer(DehazeEditModel):
         self.generator = MODELS.build(generator)
         self.pixels = pixel_convention(self.data_preprocessor)
         self.unsupervised_loss = MODELS.build(self._with_value_ranges(dict(loss or DEFAULT_LOSS)))
-        self.lora_report = inject_lora(self.generator, **lora_cfg)
+        self.lora_report = inject_lora(self.generator, **lora_cfg) if lora_cfg else None
         self.phase = SEARCH
         self.register_load_state_dict_post_hook(_adapters_start_fresh)
 
@@ -161,10 +165,16 @@ class BiLaLoRADehazer(DehazeEditModel):
         return dict(loss=self.loss_of_batch(inputs))
 
     def train_step(self, data: Dict, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One BiLaLoRA iteration; ``optim_wrapper`` is a ``LayerPositioningOptimWrapper``."""
+        """One BiLaLoRA iteration with a ``LayerPositioningOptimWrapper``; with a plain
+        ``OptimWrapper``, one lower pass and step (the baselines)."""
         lower = self.data_preprocessor(
             dict(inputs=data['inputs'], data_samples=data.get('data_samples')), True)
         lower_loss = lambda: self.loss_of_batch(lower['inputs'])  # noqa: E731
+        if not hasattr(optim_wrapper, 'bilevel_step'):
+            with optim_wrapper.optim_context(self):
+                loss = lower_loss()
+            optim_wrapper.update_params(loss)
+            return dict(loss_lower=loss.detach())
         if self.phase == FINETUNE:
             return optim_wrapper.lower_step(lower_loss)
         if 'upper_inputs' not in data:
