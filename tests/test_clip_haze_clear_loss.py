@@ -230,3 +230,34 @@ def test_augment_arguments_are_checked(tiny_clip_name):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_views=-1)
     with pytest.raises(ValueError, match='augment_scale'):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_scale=(0.0, 1.0))
+
+
+@pytest.mark.parametrize('precision', ['bfloat16', 'float16'])
+def test_reduced_precision_clip_tower_stays_close_to_float32(tiny_clip_name, device, precision):
+    """``clip_precision`` runs only the CLIP tower under autocast: loss and gradient move by the
+    precision's rounding, not more (and the option is off by default)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.manual_seed(0)
+        exact = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
+        torch.manual_seed(0)
+        reduced = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
+                                    clip_precision=precision)
+    assert exact.clip_precision == 'float32'
+    exact.to(device)
+    reduced.to(device)
+    torch.manual_seed(3)
+    inp = (torch.rand(2, 3, 40, 40) * 2 - 1).to(device)
+    pred = (inp * 0.8 + 0.1).requires_grad_()
+    values, grads = [], []
+    for loss in (exact, reduced):
+        value = loss(pred, inp)
+        (grad, ) = torch.autograd.grad(value, pred)
+        values.append(value.item())
+        grads.append(grad)
+    assert values[0] != values[1]  # the tower really ran at the lower precision
+    tolerance = 0.05 if precision == 'bfloat16' else 0.01
+    assert abs(values[1] - values[0]) < tolerance * abs(values[0])
+    assert ((grads[1] - grads[0]).norm() / grads[0].norm()).item() < 4 * tolerance
+    with pytest.raises(ValueError, match='clip_precision'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, clip_precision='half')

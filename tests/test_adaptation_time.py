@@ -1,0 +1,112 @@
+"""benchmarks/adaptation_time.py: whole runs through the Runner, phase timing, breakdown, ratios."""
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from conftest import ROOT
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        'adaptation_time', osp.join(ROOT, 'benchmarks', 'adaptation_time.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_benchmark()
+
+
+def test_schedule_helpers():
+    assert bench.iters_per_epoch(10, 2) == 3  # 5 pairs
+    assert bench.iters_per_epoch(9, 2) == 3  # 5 pairs (one upper image twice)
+    assert bench.iters_per_epoch(96, 24) == 2
+    assert bench.interleaved_order(3, ['i', 'ii', 'iii']) == [
+        'i', 'ii', 'iii', 'iii', 'ii', 'i', 'i', 'ii', 'iii']
+
+
+def fake_run(variant, phases, setup=1.0):
+    return dict(variant=variant, setup=setup, trainable=1, kept=None, phases={
+        name: dict(time=t, cpu_time=t / 2, iters=n, peak_mb=100.0, passes=dict(forward=n, backward=n),
+                   breakdown=dict(data=0.1 * n, dehazer_forward=0.2 * n,
+                                  clip_forward_grad=0.1 * n, clip_backward=0.1 * n,
+                                  other=t - 0.5 * n))
+        for name, (t, n) in phases.items()})
+
+
+def test_summary_ratios_medians_and_bounds():
+    runs = dict(
+        i=[fake_run('i', dict(search=(6.0, 2), finetune=(10.0, 10))),
+           fake_run('i', dict(search=(8.0, 2), finetune=(12.0, 10)))],
+        ii=[fake_run('ii', dict(train=(24.0, 12))), fake_run('ii', dict(train=(30.0, 12)))],
+        iii=[fake_run('iii', dict(train=(18.0, 12))), fake_run('iii', dict(train=(18.0, 12)))])
+    summary = bench.summarize(runs, search_epochs=1, finetune_epochs=5)
+    assert summary['variants']['i']['train'] == pytest.approx(18.0)  # median of 16 and 20
+    ratio = summary['ratios']['(i)/(ii)']
+    assert ratio['median'] == pytest.approx(18.0 / 27.0)
+    assert ratio['repeats'] == pytest.approx([16 / 24, 20 / 30])
+    assert ratio['cpu_time'] == pytest.approx(9.0 / 13.5)
+    assert summary['ratios']['(iii)/(ii)']['median'] == pytest.approx(18.0 / 27.0)
+    b = summary['bounds']
+    c, d, a = 3.5, 1.1, 2.25  # medians per iteration: search, fine-tune, full
+    assert (b['search_per_iter'], b['finetune_per_iter'], b['full_per_iter']) == pytest.approx(
+        (c, d, a))
+    assert b['shared_per_iter'] == pytest.approx(0.5)
+    assert b['free_search'] == pytest.approx(5 * d / (6 * a))
+    assert b['shared_only'] == pytest.approx((c + 5 * 0.5) / (6 * a))
+    assert b['floor'] == pytest.approx(5 * 0.5 / (6 * a))
+
+
+def tiny_args(device, folder, tmp_path, clip_json, network='dea-net'):
+    args = bench.parse_args([
+        '--network', network, '--device', device, '--data', str(folder), '--batch', '2',
+        '--crop', '32', '--search-epochs', '1', '--finetune-epochs', '1', '--workers', '0',
+        '--clip-model', str(clip_json), '--work-dir', str(tmp_path)])
+    args.network = network
+    return args
+
+
+@pytest.fixture(scope='module')
+def clip_json(tmp_path_factory):
+    import json
+
+    from conftest import TINY_CLIP_CONFIG
+    path = tmp_path_factory.mktemp('clipcfg') / 'mmbilalora-tiny-bench.json'
+    path.write_text(json.dumps(TINY_CLIP_CONFIG))
+    return path
+
+
+@pytest.fixture(scope='module')
+def hazy_folder(tmp_path_factory):
+    return bench.write_hazy_folder(str(tmp_path_factory.mktemp('hazy')), 4, max_side=64)
+
+
+def test_whole_runs_of_the_three_variants(device, hazy_folder, tmp_path, clip_json):
+    """Each variant trains through the Runner for (1 + 1) epochs of 1 iteration (4 images:
+    2 pairs, batch 2); phases, passes, breakdown and trainable weights come back."""
+    args = tiny_args(device, hazy_folder, tmp_path, clip_json)
+    runs = {v: bench.run_variant(args, v) for v in ('i', 'ii', 'iii')}
+    i, ii, iii = runs['i'], runs['ii'], runs['iii']
+    assert i['iters_per_epoch'] == 1 and i['images'] == 4
+    assert set(i['phases']) == {'search', 'finetune'} and set(ii['phases']) == {'train'}
+    assert i['phases']['search']['iters'] == 1 and i['phases']['finetune']['iters'] == 1
+    assert ii['phases']['train']['iters'] == iii['phases']['train']['iters'] == 2
+    search = i['phases']['search']['passes']
+    assert search['forward'] == search['backward'] >= 2
+    assert i['phases']['finetune']['passes'] == dict(forward=1, backward=1)
+    assert ii['phases']['train']['passes'] == dict(forward=2, backward=2)
+    assert len(i['kept']) == 3
+    assert ii['trainable'] == 3_653_377 > iii['trainable'] == 405_504
+    assert i['trainable'] < iii['trainable']
+    for run in runs.values():
+        for phase in run['phases'].values():
+            parts = phase['breakdown']
+            assert phase['time'] > 0 and phase['peak_mb'] > 0
+            assert parts['dehazer_forward'] > 0 and parts['dehazer_backward'] > 0
+            assert parts['clip_forward_grad'] > 0 and parts['clip_forward_nograd'] > 0
+            assert parts['optimizer'] > 0 and parts['data'] >= 0
+            assert parts['other'] >= -1e-3  # the named parts never exceed the phase time
+    summary = bench.summarize({k: [v] for k, v in runs.items()}, 1, 1)
+    assert summary['ratios']['(i)/(ii)']['median'] == pytest.approx(
+        bench.train_time(i) / bench.train_time(ii))
