@@ -108,6 +108,16 @@ def _unwrap(model):
     return getattr(model, 'module', model)
 
 
+def _loss_module(model):
+    """The model's unsupervised loss module."""
+    import torch.nn as nn
+    for name in ('unsupervised_loss', 'pixel_loss'):
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
+            return module
+    raise AttributeError(f'{type(model).__name__} has no loss module')
+
+
 def make_timing_hook(device: str):
     """A Hook timing each training phase and splitting each iteration into :data:`CATEGORIES`.
 
@@ -115,14 +125,18 @@ def make_timing_hook(device: str):
     baselines. Instruments, while training: the generator's forward, the loss's
     ``encode_image`` (the CLIP image tower with its resize and normalisation), every
     ``Tensor.backward`` (split where the gradient reaches the generator output), and every
-    optimizer step; on CUDA each mark synchronises the device.
+    optimizer step. The breakdown's clock is the main process's CPU time on CPU (robust to other
+    jobs on a shared machine; the data wait is then the loading done in the main process) and
+    the wall time on CUDA, where each mark synchronises the device.
     """
     import torch
     from mmengine.hooks import Hook
 
-    def now() -> float:
+    def wall() -> float:
         _sync(device)
         return time.perf_counter()
+
+    now = wall if device == 'cuda' else time.process_time
 
     class PhaseTimingHook(Hook):
         priority = 'LOWEST'
@@ -152,21 +166,23 @@ def make_timing_hook(device: str):
         def _open(self, phase: str) -> None:
             self.phase = phase
             reset_peak_memory(device)
-            self.phases[phase] = dict(start=now(), cpu_start=time.process_time(), iters=0,
-                                      breakdown={}, passes=dict(forward=0, backward=0))
+            self.phases[phase] = dict(start=wall(), cpu_start=time.process_time(),
+                                      clock_start=now(), iters=0, breakdown={},
+                                      passes=dict(forward=0, backward=0))
 
         def _close(self) -> None:
             info = self.phases[self.phase]
-            info['time'] = now() - info.pop('start')
+            info['time'] = wall() - info.pop('start')
             info['cpu_time'] = time.process_time() - info.pop('cpu_start')
+            info['clock_time'] = now() - info.pop('clock_start')
             info['peak_mb'] = peak_memory_mb(device)
-            info['breakdown']['other'] = info['time'] - sum(info['breakdown'].values())
+            info['breakdown']['other'] = info['clock_time'] - sum(info['breakdown'].values())
 
         # ---- instrumentation
         def _instrument(self, runner) -> None:
             model = _unwrap(runner.model)
             generator = _unwrap(model.generator)
-            loss = model.pixel_loss
+            loss = _loss_module(model)
             hook = self
 
             def gen_pre(module, args):
@@ -226,7 +242,7 @@ def make_timing_hook(device: str):
             self.setup_end = time.perf_counter()
             self._instrument(runner)
             self._open(self._phase_of(runner))
-            self.mark = self.phases[self.phase]['start']
+            self.mark = self.phases[self.phase]['clock_start']
 
         def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
             self.iter_start = now()
@@ -463,11 +479,13 @@ def summarize(runs: Dict[str, List[dict]], search_epochs: int, finetune_epochs: 
                 cpu_time=med([row['cpu_time'] for row in rows]),
                 peak_mb=med([row['peak_mb'] for row in rows]),
                 per_iter=med([row['time'] / max(iters, 1) for row in rows]),
+                clock_per_iter=med([row['clock_time'] / max(iters, 1) for row in rows]),
                 passes={k: v / max(iters, 1) for k, v in rows[0]['passes'].items()},
                 breakdown={k: med([row['breakdown'].get(k, 0.0) / max(iters, 1) for row in rows])
                            for k in keys})
         summary['variants'][variant] = dict(
             setup=med([r['setup'] for r in results]), train=med([train_time(r) for r in results]),
+            train_cpu=med([train_time(r, 'cpu_time') for r in results]),
             phases=phases, trainable=results[0]['trainable'], kept=results[0]['kept'])
     if 'ii' in runs:
         base = [train_time(r) for r in runs['ii']]
@@ -496,9 +514,9 @@ def bounds(summary: dict, search_epochs: int, finetune_epochs: int) -> dict:
     forwards and backward), (S c + F s) / ((S + F) a); ``floor``: both, F s / ((S + F) a).
     """
     phases_i = summary['variants']['i']['phases']
-    a = summary['variants']['ii']['phases']['train']['per_iter']
-    c = phases_i['search']['per_iter']
-    d = phases_i['finetune']['per_iter']
+    a = summary['variants']['ii']['phases']['train']['clock_per_iter']
+    c = phases_i['search']['clock_per_iter']
+    d = phases_i['finetune']['clock_per_iter']
     shared = sum(phases_i['finetune']['breakdown'].get(k, 0.0) for k in SHARED)
     s, f = search_epochs, finetune_epochs
     return dict(search_per_iter=c, finetune_per_iter=d, full_per_iter=a, shared_per_iter=shared,
@@ -517,8 +535,8 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
           f'{args.search_epochs + args.finetune_epochs}; median of {args.repeats} interleaved '
           f'repeat(s)')
     print(f'| run | setup (s) | search (s) | fine-tune / train (s) | whole run (s) | '
-          f's / iteration | {memory} (MB) | trainable weights |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+          f'whole run, CPU (s) | s / iteration | {memory} (MB) | trainable weights |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     for variant, info in summary['variants'].items():
         phases = info['phases']
         search = phases.get('search')
@@ -528,7 +546,7 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
         print(f'| ({variant}) {VARIANTS[variant]} | {info["setup"]:.1f} | '
               + (f'{search["time"]:.1f} ({search["iters"]} it)' if search else '-')
               + f' | {train["time"]:.1f} ({train["iters"]} it) | {info["train"]:.1f} | '
-              f'{per_iter} | {peaks} | {info["trainable"]:,} |')
+              f'{info["train_cpu"]:.1f} | {per_iter} | {peaks} | {info["trainable"]:,} |')
     for name, ratio in summary['ratios'].items():
         spread = ', '.join(f'{r:.3f}' for r in ratio['repeats'])
         cpu = (f'; of main-process CPU time: {ratio["cpu_time"]:.3f}' if args.device == 'cpu'
@@ -537,7 +555,8 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
     kept = summary['variants'].get('i', {}).get('kept')
     if kept:
         print(f'(i) kept blocks: {", ".join(kept)}')
-    print('\nCost breakdown, seconds per iteration (share of the iteration):')
+    clock = 'wall' if args.device == 'cuda' else 'main-process CPU'
+    print(f'\nCost breakdown, {clock} seconds per iteration (share of the iteration):')
     columns = [(v, p) for v, info in summary['variants'].items() for p in info['phases']]
     print('| part | ' + ' | '.join(f'({v}) {p}' for v, p in columns) + ' |')
     print('| --- |' + ' --- |' * len(columns))
@@ -546,7 +565,7 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
         for v, p in columns:
             phase = summary['variants'][v]['phases'][p]
             value = phase['breakdown'].get(key, 0.0)
-            cells.append(f'{value:.3f} ({100 * value / phase["per_iter"]:.0f} %)')
+            cells.append(f'{value:.3f} ({100 * value / phase["clock_per_iter"]:.0f} %)')
         print(f'| {title} | ' + ' | '.join(cells) + ' |')
     passes = ' | '.join(
         f'{summary["variants"][v]["phases"][p]["passes"]["forward"]:.0f} / '
@@ -554,7 +573,8 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
     print(f'| forward / backward passes | {passes} |')
     b = summary.get('bounds')
     if b:
-        print(f'\nBounds on (i)/(ii) from the breakdown (s/it: search {b["search_per_iter"]:.3f}, '
+        print(f'\nBounds on (i)/(ii) from the breakdown ({clock} s/it: search '
+              f'{b["search_per_iter"]:.3f}, '
               f'fine-tune {b["finetune_per_iter"]:.3f}, full {b["full_per_iter"]:.3f}, '
               f'fine-tune work shared with full fine-tuning {b["shared_per_iter"]:.3f}):')
         print(f'  search free: {b["free_search"]:.3f}; fine-tune paying only the shared work: '

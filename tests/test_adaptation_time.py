@@ -28,7 +28,7 @@ def test_schedule_helpers():
 
 def fake_run(variant, phases, setup=1.0):
     return dict(variant=variant, setup=setup, trainable=1, kept=None, phases={
-        name: dict(time=t, cpu_time=t / 2, iters=n, peak_mb=100.0, passes=dict(forward=n, backward=n),
+        name: dict(time=t, cpu_time=t / 2, clock_time=t, iters=n, peak_mb=100.0, passes=dict(forward=n, backward=n),
                    breakdown=dict(data=0.1 * n, dehazer_forward=0.2 * n,
                                   clip_forward_grad=0.1 * n, clip_backward=0.1 * n,
                                   other=t - 0.5 * n))
