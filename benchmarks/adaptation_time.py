@@ -28,7 +28,8 @@ the rest) with the bounds it puts on (i)/(ii).
     python benchmarks/adaptation_time.py [--network dea-net dehazeformer-t] [--device cpu|cuda]
         [--amp float16|bfloat16] [--data DIR] [--images 10] [--batch 2] [--crop 224]
         [--search-epochs 1] [--finetune-epochs 5] [--repeats 2] [--workers 2]
-        [--json OUT.json] [--cfg-options KEY=VALUE ...]
+        [--threads N] [--json OUT.json] [--cfg-options KEY=VALUE ...]
+    python benchmarks/adaptation_time.py --from-json OUT.json   # the tables of a saved run
 """
 import argparse
 import json
@@ -604,7 +605,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='open_clip architecture name or config file')
     parser.add_argument('--cudnn-benchmark', action='store_true')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
-    parser.add_argument('--json', help='also write the measurements here')
+    parser.add_argument('--json', help='also write the measurements here (after every run)')
+    parser.add_argument('--from-json', help='only print the tables of a saved --json')
     parser.add_argument('--cfg-options', nargs='+', default=None, metavar='KEY=VALUE',
                         help='overrides for every run (e.g. model.loss.clip_dtype=bfloat16)')
     parser.add_argument('--run-variant', choices=list(VARIANTS), help=argparse.SUPPRESS)
@@ -617,10 +619,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def save(report: dict, path: Optional[str]) -> None:
+    if path:
+        from mmbilalora.utils.atomic_io import atomic_dump_json
+        atomic_dump_json(report, path)
+
+
+def print_saved(path: str) -> None:
+    """Print the tables of a saved ``--json`` (also of an interrupted run: the finished runs)."""
+    with open(path) as f:
+        report = json.load(f)
+    for network, entry in report['networks'].items():
+        runs = {v: r for v, r in entry['runs'].items() if r}
+        args = argparse.Namespace(**{**report['args'], 'network': network,
+                                     'repeats': min(len(r) for r in runs.values())})
+        runs = {v: r[:args.repeats] for v, r in runs.items()}
+        first = next(iter(runs.values()))[0]
+        print_report(args, summarize(runs, args.search_epochs, args.finetune_epochs),
+                     first['images'], first['iters_per_epoch'])
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.run_variant:
         print(json.dumps(run_variant(args, args.run_variant)))
+        return
+    if args.from_json:
+        print_saved(args.from_json)
         return
     with tempfile.TemporaryDirectory(prefix='adaptation_time_') as scratch:
         args.work_dir = osp.abspath(args.work_dir or scratch)
@@ -630,20 +655,20 @@ def main(argv=None) -> None:
         from mmbilalora.datasets import scan_images
         images = len(scan_images(args.data))
         ipe = iters_per_epoch(images, args.batch)
-        report = dict(args={k: v for k, v in vars(args).items() if k != 'run_variant'},
-                      networks={})
+        report = dict(args={k: v for k, v in vars(args).items()
+                            if k not in ('run_variant', 'from_json')}, networks={})
         for network in list(args.network):
             args_n = argparse.Namespace(**{**vars(args), 'network': network})
             runs: Dict[str, List[dict]] = {v: [] for v in args.variants}
+            report['networks'][network] = dict(runs=runs)
             for variant in interleaved_order(args.repeats, args.variants):
                 print(f'[{network}] run ({variant}) ...', file=sys.stderr, flush=True)
                 runs[variant].append(run_child(args_n, variant))
+                save(report, args.json)  # every finished run is kept, even if a later one fails
             summary = summarize(runs, args.search_epochs, args.finetune_epochs)
             print_report(args_n, summary, images, ipe)
-            report['networks'][network] = dict(summary=summary, runs=runs)
-    if args.json:
-        from mmbilalora.utils.atomic_io import atomic_dump_json
-        atomic_dump_json(report, args.json)
+            report['networks'][network]['summary'] = summary
+            save(report, args.json)
 
 
 if __name__ == '__main__':

@@ -9,8 +9,9 @@
 #
 # --quick shrinks every benchmark to a few iterations (a dry run of the commands, not numbers to
 # report). Logs and the adaptation_time JSON go to $GPU_CHECK_OUT (default work_dirs/gpu_check).
-# Each step has its own time limit; a step that fails or runs out of time is reported and the
-# script goes on, exiting non-zero at the end.
+# Each step has its own time limit (sized for one GPU, 480 s in all; times $CPU_SLOWDOWN, default
+# 8, with --device cpu); a step that fails or runs out of time is reported and the script goes
+# on, exiting non-zero at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,8 +43,11 @@ else
   "$PY" -c "import torch; print('torch', torch.__version__, '(CPU try-out)')"
 fi
 
+SLOWDOWN=1
+[ "$DEVICE" = cuda ] || SLOWDOWN="${CPU_SLOWDOWN:-8}"
+
 step() {  # step NAME LIMIT_SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
-  local name="$1" limit="$2"; shift 2
+  local name="$1" limit=$(($2 * SLOWDOWN)); shift 2
   echo; echo "=== $name (limit ${limit} s): $*"
   local start=$SECONDS
   timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"

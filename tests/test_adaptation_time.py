@@ -27,7 +27,8 @@ def test_schedule_helpers():
 
 
 def fake_run(variant, phases, setup=1.0):
-    return dict(variant=variant, setup=setup, trainable=1, kept=None, phases={
+    return dict(variant=variant, setup=setup, trainable=1, kept=None, images=8,
+                iters_per_epoch=2, phases={
         name: dict(time=t, cpu_time=t / 2, clock_time=t, iters=n, peak_mb=100.0, passes=dict(forward=n, backward=n),
                    breakdown=dict(data=0.1 * n, dehazer_forward=0.2 * n,
                                   clip_forward_grad=0.1 * n, clip_backward=0.1 * n,
@@ -56,6 +57,22 @@ def test_summary_ratios_medians_and_bounds():
     assert b['free_search'] == pytest.approx(5 * d / (6 * a))
     assert b['shared_only'] == pytest.approx((c + 5 * 0.5) / (6 * a))
     assert b['floor'] == pytest.approx(5 * 0.5 / (6 * a))
+
+
+def test_tables_of_a_saved_partial_report(tmp_path, capsys):
+    """An interrupted run's JSON (two repeats of (i) and (ii), one of (iii)) prints the
+    medians of the repeats every variant finished."""
+    import json
+    args = vars(bench.parse_args(['--device', 'cpu']))
+    runs = dict(i=[fake_run('i', dict(search=(6.0, 2), finetune=(10.0, 10)))] * 2,
+                ii=[fake_run('ii', dict(train=(24.0, 12))), fake_run('ii', dict(train=(8.0, 12)))],
+                iii=[fake_run('iii', dict(train=(18.0, 12)))])
+    path = tmp_path / 'report.json'
+    path.write_text(json.dumps(dict(args=args, networks={'dea-net': dict(runs=runs)})))
+    bench.print_saved(str(path))
+    out = capsys.readouterr().out
+    assert '(i)/(ii) = 0.667' in out and 'median of 1 interleaved' in out
+    assert '(iii)/(ii) = 0.750' in out
 
 
 def tiny_args(device, folder, tmp_path, clip_json, network='dea-net'):
