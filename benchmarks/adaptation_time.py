@@ -28,7 +28,7 @@ the rest) with the bounds it puts on (i)/(ii).
     python benchmarks/adaptation_time.py [--network dea-net dehazeformer-t] [--device cpu|cuda]
         [--amp float16|bfloat16] [--data DIR] [--images 10] [--batch 2] [--crop 224]
         [--search-epochs 1] [--finetune-epochs 5] [--repeats 2] [--workers 2]
-        [--threads N] [--json OUT.json] [--cfg-options KEY=VALUE ...]
+        [--threads N] [--keep BLOCK ...] [--json OUT.json] [--cfg-options KEY=VALUE ...]
     python benchmarks/adaptation_time.py --from-json OUT.json   # the tables of a saved run
 """
 import argparse
@@ -122,8 +122,10 @@ def _loss_module(model):
 def make_timing_hook(device: str):
     """A Hook timing each training phase and splitting each iteration into :data:`CATEGORIES`.
 
-    Phases: ``search`` / ``finetune`` (the model's ``phase``) for BiLaLoRA, ``train`` for the
-    baselines. Instruments, while training: the generator's forward, the loss's
+    Phases: ``first`` (the first iteration, with its one-time costs: kernel selection, memory
+    pools, worker start), then ``search`` / ``finetune`` (the model's ``phase``) for BiLaLoRA and
+    ``train`` for the baselines. The last phase ends with the last iteration; ``teardown`` is the
+    wall time of the other hooks' ``after_train`` (gate plot, logs). Instruments, while training: the generator's forward, the loss's
     ``encode_image`` (the CLIP image tower with its resize and normalisation), every
     ``Tensor.backward`` (split where the gradient reaches the generator output), and every
     optimizer step. The breakdown's clock is the main process's CPU time on CPU (robust to other
@@ -150,6 +152,8 @@ def make_timing_hook(device: str):
             self.iter_start = 0.0
             self.grad_reached: Optional[float] = None
             self.setup_end = 0.0
+            self.teardown = 0.0
+            self.train_end = 0.0
 
         def _phase_of(self, runner) -> str:
             model = _unwrap(runner.model)
@@ -242,7 +246,7 @@ def make_timing_hook(device: str):
         def before_train(self, runner) -> None:
             self.setup_end = time.perf_counter()
             self._instrument(runner)
-            self._open(self._phase_of(runner))
+            self._open('first')
             self.mark = self.phases[self.phase]['clock_start']
 
         def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
@@ -251,6 +255,10 @@ def make_timing_hook(device: str):
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
             self.phases[self.phase]['iters'] += 1
+            if runner.iter + 1 >= runner.max_iters:
+                self._close()
+                self.train_end = wall()
+                return
             phase = self._phase_of(runner)
             if phase != self.phase:
                 self._close()
@@ -258,7 +266,7 @@ def make_timing_hook(device: str):
             self.mark = now()
 
         def after_train(self, runner) -> None:
-            self._close()
+            self.teardown = wall() - self.train_end
             for handle in self.handles:
                 handle.remove()
             for restore in self._restore:
@@ -373,6 +381,21 @@ def register_cpu_autocast_wrapper() -> None:
                 yield
 
 
+def pinned_selection_hook(blocks: List[str], hook_cfg: dict):
+    """A ``BiLaLoRAHook`` (built from ``hook_cfg``) that keeps ``blocks`` whatever the gates
+    say: the cost of a given selection (with random CLIP weights the search's choice is noise)."""
+    from mmbilalora.engine.hooks import BiLaLoRAHook
+
+    class PinnedSelectionHook(BiLaLoRAHook):
+
+        def _apply_selection(self, runner, selected):
+            super()._apply_selection(runner, list(blocks))
+
+    hook_cfg = dict(hook_cfg)
+    hook_cfg.pop('type')
+    return PinnedSelectionHook(**hook_cfg)
+
+
 def run_variant(args, variant: str) -> dict:
     """One whole run in this process; returns its measurements."""
     import torch
@@ -386,9 +409,14 @@ def run_variant(args, variant: str) -> dict:
     start = time.perf_counter()
     work_dir = tempfile.mkdtemp(prefix=f'adaptation_time_{variant}_', dir=args.work_dir)
     cfg, images, ipe = variant_config(args, variant, work_dir)
+    pinned = None
+    if variant == 'i' and args.keep:
+        pinned = pinned_selection_hook(args.keep, cfg.custom_hooks.pop())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         runner = Runner.from_cfg(cfg)
+        if pinned is not None:
+            runner.register_hook(pinned)
         timing = make_timing_hook(args.device)
         runner.register_hook(timing)
         runner.train()
@@ -397,7 +425,7 @@ def run_variant(args, variant: str) -> dict:
     result = dict(
         variant=variant, network=args.network, device=args.device, amp=args.amp,
         images=images, iters_per_epoch=ipe, threads=torch.get_num_threads(),
-        setup=timing.setup_end - start, phases=timing.phases,
+        setup=timing.setup_end - start, teardown=timing.teardown, phases=timing.phases,
         trainable=sum(p.numel() for p in generator.parameters() if p.requires_grad),
         kept=sorted(layer_gates(generator)) if variant == 'i' else None)
     return result
@@ -443,6 +471,8 @@ def child_command(args, variant: str) -> List[str]:
         cmd += ['--amp', args.amp]
     if args.cudnn_benchmark:
         cmd.append('--cudnn-benchmark')
+    if args.keep:
+        cmd += ['--keep', *args.keep]
     if args.cfg_options:
         cmd += ['--cfg-options', *args.cfg_options]
     return cmd
@@ -485,7 +515,9 @@ def summarize(runs: Dict[str, List[dict]], search_epochs: int, finetune_epochs: 
                 breakdown={k: med([row['breakdown'].get(k, 0.0) / max(iters, 1) for row in rows])
                            for k in keys})
         summary['variants'][variant] = dict(
-            setup=med([r['setup'] for r in results]), train=med([train_time(r) for r in results]),
+            setup=med([r['setup'] for r in results]),
+            teardown=med([r.get('teardown', 0.0) for r in results]),
+            train=med([train_time(r) for r in results]),
             train_cpu=med([train_time(r, 'cpu_time') for r in results]),
             phases=phases, trainable=results[0]['trainable'], kept=results[0]['kept'])
     if 'ii' in runs:
@@ -510,13 +542,13 @@ SHARED = ('data', 'dehazer_forward', 'clip_forward_grad', 'clip_forward_nograd',
 def bounds(summary: dict, search_epochs: int, finetune_epochs: int) -> dict:
     """What (i)/(ii) could reach: per-iteration costs c (search), d (fine-tune), a (full).
 
-    ``free_search``: the search costs nothing, F d / ((S + F) a); ``shared_only``: a fine-tune
+    All per iteration after the first. ``free_search``: the search costs nothing, F d / ((S + F) a); ``shared_only``: a fine-tune
     iteration costs only the work full fine-tuning does identically (data, dehazer forward, CLIP
     forwards and backward), (S c + F s) / ((S + F) a); ``floor``: both, F s / ((S + F) a).
     """
     phases_i = summary['variants']['i']['phases']
     a = summary['variants']['ii']['phases']['train']['clock_per_iter']
-    c = phases_i['search']['clock_per_iter']
+    c = (phases_i['search'] if 'search' in phases_i else phases_i['first'])['clock_per_iter']
     d = phases_i['finetune']['clock_per_iter']
     shared = sum(phases_i['finetune']['breakdown'].get(k, 0.0) for k in SHARED)
     s, f = search_epochs, finetune_epochs
@@ -534,19 +566,24 @@ def print_report(args, summary: dict, images: int, ipe: int) -> None:
           f'{args.crop}x{args.crop} crops, epoch = {ipe} iterations; '
           f'{args.search_epochs} search + {args.finetune_epochs} fine-tune epochs vs '
           f'{args.search_epochs + args.finetune_epochs}; median of {args.repeats} interleaved '
-          f'repeat(s)')
-    print(f'| run | setup (s) | search (s) | fine-tune / train (s) | whole run (s) | '
-          f'whole run, CPU (s) | s / iteration | {memory} (MB) | trainable weights |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+          f'repeat(s)' + (f'; (i) keeps {", ".join(args.keep)}' if args.keep else ''))
+    print(f'| run | setup / teardown (s) | first iteration (s) | search (s) | '
+          f'fine-tune / train (s) | whole run (s) | whole run, CPU (s) | s / iteration | '
+          f'{memory} (MB) | trainable weights |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+
+    def cell(phase):
+        return f'{phase["time"]:.1f} ({phase["iters"]} it)' if phase else '-'
+
     for variant, info in summary['variants'].items():
         phases = info['phases']
-        search = phases.get('search')
-        train = phases.get('finetune') or phases['train']
-        per_iter = ' / '.join(f'{p["per_iter"]:.3f}' for p in phases.values())
+        steady = [p for name, p in phases.items() if name != 'first']
+        per_iter = ' / '.join(f'{p["per_iter"]:.3f}' for p in steady)
         peaks = ' / '.join(f'{p["peak_mb"]:.0f}' for p in phases.values())
-        print(f'| ({variant}) {VARIANTS[variant]} | {info["setup"]:.1f} | '
-              + (f'{search["time"]:.1f} ({search["iters"]} it)' if search else '-')
-              + f' | {train["time"]:.1f} ({train["iters"]} it) | {info["train"]:.1f} | '
+        print(f'| ({variant}) {VARIANTS[variant]} | {info["setup"]:.1f} / '
+              f'{info["teardown"]:.1f} | {cell(phases.get("first"))} | '
+              f'{cell(phases.get("search"))} | '
+              f'{cell(phases.get("finetune") or phases.get("train"))} | {info["train"]:.1f} | '
               f'{info["train_cpu"]:.1f} | {per_iter} | {peaks} | {info["trainable"]:,} |')
     for name, ratio in summary['ratios'].items():
         spread = ', '.join(f'{r:.3f}' for r in ratio['repeats'])
@@ -604,6 +641,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--clip-model', default='ViT-B-32',
                         help='open_clip architecture name or config file')
     parser.add_argument('--cudnn-benchmark', action='store_true')
+    parser.add_argument('--keep', nargs='+', metavar='BLOCK',
+                        help='(i) keeps these blocks instead of the search\'s top-3')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
     parser.add_argument('--json', help='also write the measurements here (after every run)')
     parser.add_argument('--from-json', help='only print the tables of a saved --json')
@@ -629,9 +668,10 @@ def print_saved(path: str) -> None:
     """Print the tables of a saved ``--json`` (also of an interrupted run: the finished runs)."""
     with open(path) as f:
         report = json.load(f)
+    defaults = vars(parse_args(['--device', report['args']['device']]))
     for network, entry in report['networks'].items():
         runs = {v: r for v, r in entry['runs'].items() if r}
-        args = argparse.Namespace(**{**report['args'], 'network': network,
+        args = argparse.Namespace(**{**defaults, **report['args'], 'network': network,
                                      'repeats': min(len(r) for r in runs.values())})
         runs = {v: r[:args.repeats] for v, r in runs.items()}
         first = next(iter(runs.values()))[0]

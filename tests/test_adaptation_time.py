@@ -78,7 +78,7 @@ def test_tables_of_a_saved_partial_report(tmp_path, capsys):
 def tiny_args(device, folder, tmp_path, clip_json, network='dea-net'):
     args = bench.parse_args([
         '--network', network, '--device', device, '--data', str(folder), '--batch', '2',
-        '--crop', '32', '--search-epochs', '1', '--finetune-epochs', '1', '--workers', '0',
+        '--crop', '32', '--search-epochs', '2', '--finetune-epochs', '1', '--workers', '0',
         '--clip-model', str(clip_json), '--work-dir', str(tmp_path)])
     args.network = network
     return args
@@ -100,20 +100,24 @@ def hazy_folder(tmp_path_factory):
 
 
 def test_whole_runs_of_the_three_variants(device, hazy_folder, tmp_path, clip_json):
-    """Each variant trains through the Runner for (1 + 1) epochs of 1 iteration (4 images:
-    2 pairs, batch 2); phases, passes, breakdown and trainable weights come back."""
+    """Each variant trains through the Runner for (2 + 1) epochs of 1 iteration (4 images:
+    2 pairs, batch 2), (i) keeping the given blocks; phases, passes, breakdown and trainable
+    weights come back."""
     args = tiny_args(device, hazy_folder, tmp_path, clip_json)
+    args.keep = ['level3_block2', 'level3_block4', 'level3_block5']
     runs = {v: bench.run_variant(args, v) for v in ('i', 'ii', 'iii')}
     i, ii, iii = runs['i'], runs['ii'], runs['iii']
     assert i['iters_per_epoch'] == 1 and i['images'] == 4
-    assert set(i['phases']) == {'search', 'finetune'} and set(ii['phases']) == {'train'}
-    assert i['phases']['search']['iters'] == 1 and i['phases']['finetune']['iters'] == 1
+    assert list(i['phases']) == ['first', 'search', 'finetune']
+    assert list(ii['phases']) == list(iii['phases']) == ['first', 'train']
+    assert [i['phases'][p]['iters'] for p in ('first', 'search', 'finetune')] == [1, 1, 1]
     assert ii['phases']['train']['iters'] == iii['phases']['train']['iters'] == 2
     search = i['phases']['search']['passes']
     assert search['forward'] == search['backward'] >= 2
+    assert i['phases']['first']['passes'] == search
     assert i['phases']['finetune']['passes'] == dict(forward=1, backward=1)
     assert ii['phases']['train']['passes'] == dict(forward=2, backward=2)
-    assert len(i['kept']) == 3
+    assert i['kept'] == args.keep and i['teardown'] > 0
     assert ii['trainable'] == 3_653_377 > iii['trainable'] == 405_504
     assert i['trainable'] < iii['trainable']
     for run in runs.values():
