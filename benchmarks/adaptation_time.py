@@ -11,12 +11,13 @@ same as with real ones), the same batch, crops and number of iterations per epoc
       ``--search-epochs + --finetune-epochs`` epochs on all images;
 (iii) LoRA on the whole search space (no gates), Adam, same length as (ii).
 
-An epoch is one pass over BiLaLoRA's lower/upper pairs (``ceil(images / 2)`` pairs, so
-``ceil(pairs / batch)`` iterations) for every run, as the authors' code uses the same
-``iters_per_epoch`` for all methods. Each run is a fresh process (its own peak memory); the runs
-of one network are interleaved ``i ii iii iii ii i ...`` over ``--repeats`` so that machine load
-drifts affect all alike; every number printed is the median over the repeats (with the ratios'
-spread).
+An epoch is one pass over BiLaLoRA's lower half (``BilevelSplitDataset`` with upper fraction 0.5:
+``images - round(images / 2)`` lower images, so ``ceil(lower / batch)`` iterations) for every run,
+as the authors' code uses the same ``iters_per_epoch`` for all methods; (i) draws its pairs with
+``BilevelPairSampler`` as the config does. Each run is a fresh process (its own peak memory); the
+runs of one network are interleaved ``i ii iii iii ii i ...`` over ``--repeats`` so that machine
+load drifts affect all alike; every number printed is the median over the repeats (with the
+ratios' spread).
 
 Printed per network: wall time per phase (setup = Runner, model, CLIP and optimizer building;
 search; fine-tune), seconds per iteration, peak memory per phase (peak RSS of the main process
@@ -125,12 +126,13 @@ def make_timing_hook(device: str):
     Phases: ``first`` (the first iteration, with its one-time costs: kernel selection, memory
     pools, worker start), then ``search`` / ``finetune`` (the model's ``phase``) for BiLaLoRA and
     ``train`` for the baselines. The last phase ends with the last iteration; ``teardown`` is the
-    wall time of the other hooks' ``after_train`` (gate plot, logs). Instruments, while training: the generator's forward, the loss's
-    ``encode_image`` (the CLIP image tower with its resize and normalisation), every
-    ``Tensor.backward`` (split where the gradient reaches the generator output), and every
-    optimizer step. The breakdown's clock is the main process's CPU time on CPU (robust to other
-    jobs on a shared machine; the data wait is then the loading done in the main process) and
-    the wall time on CUDA, where each mark synchronises the device.
+    wall time of the other hooks' ``after_train`` (gate plot, logs). Instruments, while training:
+    the generator's forward, the loss's ``encode_image`` (the CLIP image tower with its resize
+    and normalisation), every ``Tensor.backward`` (split where the gradient reaches the
+    generator output), and every optimizer step. The breakdown's clock is the main process's
+    CPU time on CPU (robust to other jobs on a shared machine; the data wait is then the loading
+    done in the main process) and the wall time on CUDA, where each mark synchronises the
+    device.
     """
     import torch
     from mmengine.hooks import Hook
@@ -283,8 +285,10 @@ def _folder_dataset(dataset_cfg: dict) -> dict:
 
 
 def iters_per_epoch(images: int, batch: int) -> int:
-    """Iterations of one pass over BiLaLoRA's ``ceil(images / 2)`` lower/upper pairs."""
-    return math.ceil(math.ceil(images / 2) / batch)
+    """Iterations of one pass over the lower half of ``BilevelSplitDataset`` (upper fraction
+    0.5: ``round(images / 2)`` upper images, at least one on each side)."""
+    upper = min(max(int(round(images * 0.5)), 1), images - 1)
+    return math.ceil((images - upper) / batch)
 
 
 def variant_config(args, variant: str, work_dir: str):
@@ -313,6 +317,8 @@ def variant_config(args, variant: str, work_dir: str):
     loader.persistent_workers = args.workers > 0
     loader.pin_memory = args.device == 'cuda'
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    if variant == 'i':  # the config's independent lower/upper draws, without end
+        loader.sampler = dict(type='BilevelPairSampler', shuffle=True, infinite=True)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=epochs * ipe, val_interval=10**9)
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
                 'test_evaluator'):
@@ -340,7 +346,8 @@ def variant_config(args, variant: str, work_dir: str):
         wrapper = dict(type='OptimWrapper', optimizer=lora_optimizer.optimizer,
                        clip_grad=lora_optimizer.get('clip_grad'))
         if args.amp:
-            wrapper['type'] = 'AmpOptimWrapper' if args.device == 'cuda' else 'CPUAutocastOptimWrapper'
+            wrapper['type'] = ('AmpOptimWrapper' if args.device == 'cuda'
+                               else 'CPUAutocastOptimWrapper')
             wrapper['dtype'] = args.amp
             if args.device == 'cuda' and args.amp == 'float16':
                 wrapper['loss_scale'] = 'dynamic'
@@ -542,9 +549,10 @@ SHARED = ('data', 'dehazer_forward', 'clip_forward_grad', 'clip_forward_nograd',
 def bounds(summary: dict, search_epochs: int, finetune_epochs: int) -> dict:
     """What (i)/(ii) could reach: per-iteration costs c (search), d (fine-tune), a (full).
 
-    All per iteration after the first. ``free_search``: the search costs nothing, F d / ((S + F) a); ``shared_only``: a fine-tune
-    iteration costs only the work full fine-tuning does identically (data, dehazer forward, CLIP
-    forwards and backward), (S c + F s) / ((S + F) a); ``floor``: both, F s / ((S + F) a).
+    All per iteration after the first. ``free_search``: the search costs nothing,
+    F d / ((S + F) a); ``shared_only``: a fine-tune iteration costs only the work full
+    fine-tuning does identically (data, dehazer forward, CLIP forwards and backward),
+    (S c + F s) / ((S + F) a); ``floor``: both, F s / ((S + F) a).
     """
     phases_i = summary['variants']['i']['phases']
     a = summary['variants']['ii']['phases']['train']['clock_per_iter']

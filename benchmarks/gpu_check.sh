@@ -7,8 +7,9 @@
 #   bash benchmarks/gpu_check.sh                    # on a machine with a GPU
 #   bash benchmarks/gpu_check.sh --device cpu --quick   # try the script itself without a GPU
 #
-# --quick shrinks every benchmark to a few iterations (a dry run of the commands, not numbers to
-# report). Logs and the adaptation_time JSON go to $GPU_CHECK_OUT (default work_dirs/gpu_check).
+# --quick shrinks every benchmark to a few iterations and only collects the tests (a dry run of the
+# commands, not numbers to report; the tests themselves run in the suite). Logs and the
+# adaptation_time JSON go to $GPU_CHECK_OUT (default work_dirs/gpu_check).
 # Each step has its own time limit (sized for one GPU, 480 s in all; times $CPU_SLOWDOWN, default
 # 8, with --device cpu); a step that fails or runs out of time is reported and the script goes
 # on, exiting non-zero at the end.
@@ -57,20 +58,24 @@ step() {  # step NAME LIMIT_SECONDS COMMAND...: run with a time limit, log to $O
 }
 
 if [ "$QUICK" = 1 ]; then
-  BILEVEL=(--batch 2 --size 64 --iters 1)
+  PYTEST_MODE=(--collect-only)
+  BILEVEL=(--batch 1 --size 32 --repeats 5 --no-memory)
   ADAPT=(--images 6 --batch 2 --crop 64 --search-epochs 1 --finetune-epochs 1 --repeats 1
          --workers 0)
 else
-  BILEVEL=(--batch 24 --size 224 --iters 5)
+  PYTEST_MODE=()
+  BILEVEL=(--batch 24 --size 224 --repeats 5)
   ADAPT=(--images 96 --batch 24 --crop 224 --search-epochs 2 --finetune-epochs 10 --repeats 1
          --workers 8 --cudnn-benchmark)
 fi
 
 # 1. The device-parametrised tests on this device (forward/backward, LoRA merge, the bilevel
-#    step, AMP with GradScaler, the H2C loss, the NCCL launcher, the whole-run benchmark).
-step tests 120 "$PY" -m pytest -q -p no:cacheprovider -k "$DEVICE" \
+#    step, AMP with GradScaler, the H2C loss, the NCCL launcher, the training modes, the
+#    whole-run benchmark).
+step tests 120 "$PY" -m pytest -q -p no:cacheprovider "${PYTEST_MODE[@]}" -k "$DEVICE" \
   tests/test_lora_layers.py tests/test_lora_inject.py tests/test_dea_net.py \
-  tests/test_clip_haze_clear_loss.py tests/test_bilevel.py tests/test_adaptation_time.py
+  tests/test_clip_haze_clear_loss.py tests/test_bilevel.py tests/test_dehazer_training_modes.py \
+  tests/test_adaptation_time.py
 
 # 2. Per-iteration cost of the search step vs its baselines (the paper's batch and crop).
 step bilevel_step_dea-net 90 "$PY" benchmarks/bilevel_step.py --network dea-net \
@@ -88,7 +93,7 @@ step adaptation_time_amp 90 "$PY" benchmarks/adaptation_time.py --network dea-ne
 
 echo
 echo "=== ratios"
-grep -h -E "^\(.\)/\(.\) =|^\(i+\)/\(ii\) =|^Bounds|^  search free" "$OUT"/*.log
+grep -h -E "^\| \(.\)/\(.\) |^\(i+\)/\(ii\) =|^Bounds|^  search free" "$OUT"/*.log
 echo "gpu_check: ${SECONDS} s in all; logs in $OUT"
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf 'gpu_check: FAILED: %s\n' "${FAILED[@]}" >&2

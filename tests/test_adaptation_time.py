@@ -19,8 +19,9 @@ bench = load_benchmark()
 
 
 def test_schedule_helpers():
-    assert bench.iters_per_epoch(10, 2) == 3  # 5 pairs
-    assert bench.iters_per_epoch(9, 2) == 3  # 5 pairs (one upper image twice)
+    assert bench.iters_per_epoch(10, 2) == 3  # 5 lower images
+    assert bench.iters_per_epoch(9, 2) == 3  # 4 upper (round half to even), 5 lower
+    assert bench.iters_per_epoch(4, 2) == 1
     assert bench.iters_per_epoch(96, 24) == 2
     assert bench.interleaved_order(3, ['i', 'ii', 'iii']) == [
         'i', 'ii', 'iii', 'iii', 'ii', 'i', 'i', 'ii', 'iii']
@@ -29,7 +30,8 @@ def test_schedule_helpers():
 def fake_run(variant, phases, setup=1.0):
     return dict(variant=variant, setup=setup, trainable=1, kept=None, images=8,
                 iters_per_epoch=2, phases={
-        name: dict(time=t, cpu_time=t / 2, clock_time=t, iters=n, peak_mb=100.0, passes=dict(forward=n, backward=n),
+        name: dict(time=t, cpu_time=t / 2, clock_time=t, iters=n, peak_mb=100.0,
+                   passes=dict(forward=n, backward=n),
                    breakdown=dict(data=0.1 * n, dehazer_forward=0.2 * n,
                                   clip_forward_grad=0.1 * n, clip_backward=0.1 * n,
                                   other=t - 0.5 * n))
@@ -101,8 +103,8 @@ def hazy_folder(tmp_path_factory):
 
 def test_whole_runs_of_the_three_variants(device, hazy_folder, tmp_path, clip_json):
     """Each variant trains through the Runner for (2 + 1) epochs of 1 iteration (4 images:
-    2 pairs, batch 2), (i) keeping the given blocks; phases, passes, breakdown and trainable
-    weights come back."""
+    2 lower, batch 2), (i) keeping the given blocks; phases, passes (the config's update order,
+    Algorithm 1: upper, lower, lower again), breakdown and trainable weights come back."""
     args = tiny_args(device, hazy_folder, tmp_path, clip_json)
     args.keep = ['level3_block2', 'level3_block4', 'level3_block5']
     runs = {v: bench.run_variant(args, v) for v in ('i', 'ii', 'iii')}
@@ -113,7 +115,7 @@ def test_whole_runs_of_the_three_variants(device, hazy_folder, tmp_path, clip_js
     assert [i['phases'][p]['iters'] for p in ('first', 'search', 'finetune')] == [1, 1, 1]
     assert ii['phases']['train']['iters'] == iii['phases']['train']['iters'] == 2
     search = i['phases']['search']['passes']
-    assert search['forward'] == search['backward'] >= 2
+    assert search == dict(forward=3, backward=3)
     assert i['phases']['first']['passes'] == search
     assert i['phases']['finetune']['passes'] == dict(forward=1, backward=1)
     assert ii['phases']['train']['passes'] == dict(forward=2, backward=2)

@@ -238,11 +238,12 @@ def test_reduced_precision_clip_tower_stays_close_to_float32(tiny_clip_name, dev
     precision's rounding, not more (and the option is off by default)."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.manual_seed(0)
         exact = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
-        torch.manual_seed(0)
         reduced = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
                                     clip_precision=precision)
+        for loss in (exact, reduced):  # the same random tower in both (loaded lazily)
+            torch.manual_seed(0)
+            loss.load_clip()
     assert exact.clip_precision == 'float32'
     exact.to(device)
     reduced.to(device)
