@@ -93,7 +93,7 @@ step adaptation_time_amp 90 "$PY" benchmarks/adaptation_time.py --network dea-ne
 
 echo
 echo "=== ratios"
-grep -h -E "^\| \(.\)/\(.\) |^\(i+\)/\(ii\) =|^Bounds|^  search free" "$OUT"/*.log
+grep -h -E "^[|] [(].[)]/[(].[)] |^[(]i+[)]/[(]ii[)] =|^Bounds|^  search free" "$OUT"/*.log
 echo "gpu_check: ${SECONDS} s in all; logs in $OUT"
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf 'gpu_check: FAILED: %s\n' "${FAILED[@]}" >&2

@@ -232,6 +232,20 @@ def test_augment_arguments_are_checked(tiny_clip_name):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_scale=(0.0, 1.0))
 
 
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_reduced_precision_input_is_resized_in_float32(loss, device, dtype):
+    """Under AMP the generator output arrives in float16 / bfloat16: it is resized in float32
+    (CPU has no reduced-precision antialiased bicubic kernel) and lands within the input
+    precision's rounding of its float32 copy (the range mapping before it ran in that precision)."""
+    loss.to(device)
+    torch.manual_seed(4)
+    x = (torch.rand(2, 3, 40, 40, device=device) * 2 - 1).to(dtype)
+    out = loss.to_clip_input(x, clamp=True, is_pred=True)
+    assert out.dtype == torch.float32 and out.shape == (2, 3, 32, 32)
+    torch.testing.assert_close(out, loss.to_clip_input(x.float(), clamp=True, is_pred=True),
+                               rtol=0, atol=4 * torch.finfo(dtype).eps)
+
+
 @pytest.mark.parametrize('precision', ['bfloat16', 'float16'])
 def test_reduced_precision_clip_tower_stays_close_to_float32(tiny_clip_name, device, precision):
     """``clip_precision`` runs only the CLIP tower under autocast: loss and gradient move by the

@@ -225,6 +225,8 @@ class CLIPHazeClearLoss(nn.Module):
         else:
             size = self.image_size
         if tuple(x.shape[-2:]) != tuple(size):
+            if x.dtype in (torch.float16, torch.bfloat16):  # under AMP: no reduced-precision
+                x = x.float()  # antialiased bicubic kernel on CPU; float32 from here on
             x = F.interpolate(x, size=size, mode='bicubic', align_corners=False, antialias=True)
         if self.resize_mode == 'shortest':
             top = (x.shape[-2] - self.image_size[0]) // 2
