@@ -2,6 +2,7 @@
 import os.path as osp
 
 import pytest
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
@@ -22,6 +23,26 @@ def shared_path(*parts: str) -> str:
     if not osp.exists(path):
         pytest.skip(f'{path} is not available')
     return path
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
+DEVICES = ['cpu', pytest.param('cuda', marks=CUDA)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The test runs once per device: CPU, and CUDA when a GPU is present (skipped otherwise);
+    ``pytest -k cuda`` selects the CUDA runs. On CUDA, TF32 is off during the test (its 10-bit
+    mantissa would fail the float32 tolerances)."""
+    if request.param != 'cuda':
+        yield request.param
+        return
+    flags = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield request.param
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = flags
 
 
 TINY_CLIP = 'mmbilalora-test-tiny'

@@ -47,9 +47,9 @@ class ToyNet(nn.Module):
 
 
 def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SGD',
-              order='paper'):
+              order='paper', device='cpu'):
     torch.manual_seed(seed)
-    net = ToyNet()
+    net = ToyNet().to(device)
     inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, oversized='allow',
                 verbose=False)
     with torch.no_grad():  # start off B = 0 so that gates have a gradient at step one
@@ -67,7 +67,7 @@ def toy_setup(mode='paper', lora_lr=0.1, gate_lr=0.5, seed=0, gate_optimizer='SG
 
 def residual_loss(net, x, scale):
     """mean_c ((y_c - scale_c * x_c)^2): targets y = scale * x per channel."""
-    return ((net(x) - scale.view(1, -1, 1, 1) * x)**2).mean()
+    return ((net(x) - scale.to(x.device).view(1, -1, 1, 1) * x)**2).mean()
 
 
 LOWER_SCALE = torch.tensor([2.0, 2.0, 2.0])
@@ -75,10 +75,10 @@ UPPER_SCALE = torch.tensor([0.0, 2.0, 0.0])
 
 
 @pytest.mark.parametrize('mode', ['paper', 'authors_code', 'first_order'])
-def test_hypergradient_matches_independent_autograd(mode):
+def test_hypergradient_matches_independent_autograd(mode, device):
     """First step (simultaneous order, so the LoRA step uses df/dw at (w_t, alpha_t))."""
-    net, wrapper = toy_setup(mode, order='simultaneous')
-    x_up, x_low = torch.rand(4, 3, 5, 5), torch.rand(4, 3, 5, 5)
+    net, wrapper = toy_setup(mode, order='simultaneous', device=device)
+    x_up, x_low = torch.rand(4, 3, 5, 5).to(device), torch.rand(4, 3, 5, 5).to(device)
     lora, gates = split_lora_and_gate_params(net)
     dF = torch.autograd.grad(residual_loss(net, x_up, UPPER_SCALE), lora + gates)
     df = torch.autograd.grad(residual_loss(net, x_low, LOWER_SCALE), lora + gates)
@@ -129,10 +129,10 @@ def test_pass_count_of_a_search_iteration(order, mode, passes):
 CLIP_NORM = 0.02  # below the toy's LoRA gradient norms, so clipping acts on every step
 
 
-def adam_setup(order='paper', mode='paper', seed=0):
+def adam_setup(order='paper', mode='paper', seed=0, device='cpu'):
     """Toy net + wrapper with Adam (LoRA, clipped) and AdamW (gates), the paper's optimizers."""
     torch.manual_seed(seed)
-    net = ToyNet()
+    net = ToyNet().to(device)
     inject_lora(net, search_space=['blocks.*'], r=1, lora_alpha=1, oversized='allow',
                 verbose=False)
     with torch.no_grad():
@@ -148,10 +148,10 @@ def adam_setup(order='paper', mode='paper', seed=0):
     return net, wrapper
 
 
-def toy_batches(steps, seed=1):
+def toy_batches(steps, seed=1, device='cpu'):
     g = torch.Generator().manual_seed(seed)
-    return [(torch.rand(4, 3, 5, 5, generator=g), torch.rand(4, 3, 5, 5, generator=g))
-            for _ in range(steps)]
+    return [(torch.rand(4, 3, 5, 5, generator=g).to(device),
+             torch.rand(4, 3, 5, 5, generator=g).to(device)) for _ in range(steps)]
 
 
 def algorithm1_reference(net, batches, order):
@@ -195,16 +195,17 @@ def state(net):
 
 
 @pytest.mark.parametrize('order', ['paper', 'simultaneous'])
-def test_update_order_matches_plain_pytorch_algorithm1(order):
-    batches = toy_batches(4)
-    net, wrapper = adam_setup(order)
+def test_update_order_matches_plain_pytorch_algorithm1(order, device):
+    batches = toy_batches(4, device=device)
+    net, wrapper = adam_setup(order, device=device)
     run_wrapper(net, wrapper, batches)
-    reference, _ = adam_setup(order)
+    reference, _ = adam_setup(order, device=device)
     algorithm1_reference(reference, batches, order)
     got, want = state(net), state(reference)
     for key in want:
         torch.testing.assert_close(got[key], want[key], rtol=0, atol=1e-6, msg=key)
-    moved = max((got[k] - v).abs().max().item() for k, v in state(adam_setup(order)[0]).items())
+    moved = max((got[k] - v).abs().max().item()
+                for k, v in state(adam_setup(order, device=device)[0]).items())
     assert moved > 0.05  # the steps did something
 
 
@@ -388,18 +389,52 @@ def test_optimizer_state_round_trip_and_drop_params():
     assert gate0 not in wrapper['gate'].optimizer.state
 
 
-def test_amp_bfloat16_step_runs_on_cpu():
-    net, _ = toy_setup()
+def amp_setup(device, amp_dtype, init_scale=2.0**8):
+    net, reference = toy_setup(device=device)
     lora, gates = split_lora_and_gate_params(net)
     wrapper = LayerPositioningOptimWrapper(
         lora=OptimWrapper(torch.optim.SGD(lora, lr=0.1)),
-        gate=OptimWrapper(torch.optim.SGD(gates, lr=0.1)), amp=True, amp_dtype='bfloat16')
-    x = torch.rand(2, 3, 4, 4)
-    before = [p.detach().clone() for p in gates]
-    logs = wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
-                                lambda: residual_loss(net, x, LOWER_SCALE))
-    assert torch.isfinite(logs['loss_upper']) and torch.isfinite(logs['hypergrad_ratio'])
-    assert any(not torch.equal(p, b) for p, b in zip(gates, before))
+        gate=OptimWrapper(torch.optim.SGD(gates, lr=0.5)), amp=True, amp_dtype=amp_dtype)
+    if wrapper.scaler is not None:  # the default 2**16 overflows float16 on the first step
+        wrapper.scaler = torch.amp.GradScaler(device, init_scale=init_scale)
+    return net, wrapper
+
+
+@pytest.mark.parametrize('amp_dtype', ['bfloat16', 'float16'])
+def test_amp_step_follows_the_float32_step(device, amp_dtype):
+    """Both passes under autocast; float16 with one GradScaler for both passes, unscaled before
+    the steps: the step equals the float32 step within the precision."""
+    ref_net, ref_wrapper = toy_setup(device=device)
+    net, wrapper = amp_setup(device, amp_dtype)
+    start = [p.detach().clone() for p in net.parameters()]
+    assert (wrapper.scaler is not None) == (amp_dtype == 'float16')
+    torch.manual_seed(2)
+    x_up, x_low = torch.rand(4, 3, 6, 6).to(device), torch.rand(4, 3, 6, 6).to(device)
+    for n, w in ((ref_net, ref_wrapper), (net, wrapper)):
+        logs = w.bilevel_step(lambda: residual_loss(n, x_up, UPPER_SCALE),
+                              lambda: residual_loss(n, x_low, LOWER_SCALE))
+        assert torch.isfinite(logs['loss_upper']) and torch.isfinite(logs['hypergrad_ratio'])
+    tolerance = 2e-2 if amp_dtype == 'bfloat16' else 5e-3  # of the largest update
+    for (name, p), q, p0 in zip(net.named_parameters(), ref_net.parameters(), start):
+        update, reference = p.detach() - p0, q.detach() - p0
+        if 'lora' in name:  # every LoRA weight and gate moves
+            assert reference.abs().max() > 1e-4, name
+        assert (update - reference).abs().max() <= tolerance * reference.abs().max(), name
+    if wrapper.scaler is not None:
+        assert wrapper.scaler.get_scale() == 2.0**8
+
+
+def test_amp_float16_overflow_in_the_lower_pass_skips_both_steps(device):
+    net, wrapper = amp_setup(device, 'float16', init_scale=2.0**8)
+    before = [p.detach().clone() for p in net.parameters()]
+    x = torch.rand(2, 3, 4, 4).to(device)
+    x_inf = x.clone()
+    x_inf[0, 0, 0, 0] = float('inf')
+    wrapper.bilevel_step(lambda: residual_loss(net, x, UPPER_SCALE),
+                         lambda: residual_loss(net, x_inf, LOWER_SCALE))
+    for p, b in zip(net.parameters(), before):
+        assert torch.equal(p, b)
+    assert wrapper.scaler.get_scale() == 2.0**7
 
 
 # ---------------------------------------------------------------- end to end through tools/
@@ -534,6 +569,25 @@ def test_two_process_ddp_keeps_ranks_identical(tmp_path, hazy_folder, tiny_clip_
         assert torch.equal(rank1['state'][key], value), key
     moved = [k for k, v in rank0['state'].items() if k.endswith('lora_B') and v.abs().sum() > 0]
     assert moved, 'LoRA weights did not train'
+
+
+@pytest.mark.skipif(not (torch.cuda.is_available() and torch.distributed.is_nccl_available()),
+                    reason='needs CUDA and NCCL')
+def test_nccl_launcher_trains_on_cuda(tmp_path, hazy_folder, tiny_clip_json):
+    """The configs' NCCL backend through mmengine's launcher (two ranks when two GPUs exist)."""
+    nproc = min(2, torch.cuda.device_count())
+    work = tmp_path / 'nccl'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}',
+           '--master_port=29519', osp.join(ROOT, 'tools', 'train.py'), TINY_CONFIG,
+           '--launcher', 'pytorch', '--work-dir', str(work), '--cfg-options',
+           *tiny_options(hazy_folder, tiny_clip_json, 4), 'env_cfg.dist_cfg.backend=nccl']
+    log = run(cmd)
+    assert 'Distributed training: True' in log
+    states = [torch.load(work / f'rank{r}_state.pt', weights_only=True) for r in range(nproc)]
+    assert all(s['phase'] == 'finetune' and s['device'] == 'cuda' for s in states)
+    for key, value in states[0]['state'].items():
+        assert all(torch.equal(s['state'][key], value) for s in states[1:]), key
+    assert any(k.endswith('lora_B') and v.abs().sum() > 0 for k, v in states[0]['state'].items())
 
 
 @pytest.mark.parametrize('config', ['dehazeformer_rtts.py', 'nafnet_rtts.py'])

@@ -27,25 +27,26 @@ def np_normalize(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def test_value_matches_numpy_formula(loss, tiny_clip_name):
+def test_value_matches_numpy_formula(loss, tiny_clip_name, device):
     torch.manual_seed(1)
-    pred = torch.rand(3, 3, 40, 56) * 2.4 - 1.2  # partly outside [-1, 1]: clamped
-    inp = torch.rand(3, 3, 40, 56) * 2 - 1
+    pred = (torch.rand(3, 3, 40, 56) * 2.4 - 1.2).to(device)  # partly outside [-1, 1]: clamped
+    inp = (torch.rand(3, 3, 40, 56) * 2 - 1).to(device)
+    loss.to(device)
     value = loss(pred, inp).item()
 
-    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(open_clip.OPENAI_DATASET_STD, device=device).view(1, 3, 1, 1)
 
     def embed(x):
         x = ((x + 1) / 2).clamp(0, 1)
         x = F.interpolate(x, size=(32, 32), mode='bicubic', align_corners=False, antialias=True)
         with torch.no_grad():
-            return loss.clip.encode_image((x - mean) / std).double().numpy()
+            return loss.clip.encode_image((x - mean) / std).double().cpu().numpy()
 
     tokenizer = open_clip.get_tokenizer(tiny_clip_name)
     with torch.no_grad():
-        hazy = loss.clip.encode_text(tokenizer([p[0] for p in PROMPTS])).double().numpy()
-        clear = loss.clip.encode_text(tokenizer([p[1] for p in PROMPTS])).double().numpy()
+        hazy, clear = (loss.clip.encode_text(tokenizer([p[k] for p in PROMPTS]).to(device))
+                       .double().cpu().numpy() for k in (0, 1))
     text_dir = np_normalize(np_normalize(clear) - np_normalize(hazy))
     img_dir = np_normalize(np_normalize(embed(pred)) - np_normalize(embed(inp)))
     expected = np.mean(1 - img_dir @ text_dir.T)
@@ -92,9 +93,10 @@ def test_loss_is_zero_when_embedding_moves_along_text_direction(loss):
     assert loss(against, inp).item() > 1.0
 
 
-def test_gradient_reaches_pred_only(loss):
-    pred = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
-    inp = (torch.rand(2, 3, 24, 24) * 2 - 1).requires_grad_()
+def test_gradient_reaches_pred_only(loss, device):
+    pred = (torch.rand(2, 3, 24, 24) * 2 - 1).to(device).requires_grad_()
+    inp = (torch.rand(2, 3, 24, 24) * 2 - 1).to(device).requires_grad_()
+    loss.to(device)
     loss(pred, inp).backward()
     assert pred.grad is not None and pred.grad.abs().sum() > 0
     assert inp.grad is None
@@ -114,14 +116,16 @@ def test_clip_is_hidden_frozen_and_eval(loss):
     assert loss.text_direction.dtype == torch.float64
 
 
-def test_registered_and_works_under_autocast(tiny_clip_name):
+def test_registered_and_works_under_autocast(tiny_clip_name, device):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         loss = MODELS.build(dict(type='CLIPHazeClearLoss', clip_model=tiny_clip_name,
                                  pretrained=None, input_range=(0, 1), loss_weight=2.0))
-    pred = torch.rand(2, 3, 20, 20, requires_grad=True)
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        value = loss(pred, torch.rand(2, 3, 20, 20))
+    loss.to(device)
+    pred = torch.rand(2, 3, 20, 20, device=device, requires_grad=True)
+    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    with torch.autocast(device, dtype=dtype):
+        value = loss(pred, torch.rand(2, 3, 20, 20, device=device))
     value.backward()
     assert torch.isfinite(value) and 0 <= value.item() <= 4.0
     assert torch.isfinite(pred.grad).all()
@@ -226,3 +230,49 @@ def test_augment_arguments_are_checked(tiny_clip_name):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_views=-1)
     with pytest.raises(ValueError, match='augment_scale'):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, augment_scale=(0.0, 1.0))
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_reduced_precision_input_is_resized_in_float32(loss, device, dtype):
+    """Under AMP the generator output arrives in float16 / bfloat16: it is resized in float32
+    (CPU has no reduced-precision antialiased bicubic kernel) and lands within the input
+    precision's rounding of its float32 copy (the range mapping before it ran in that precision)."""
+    loss.to(device)
+    torch.manual_seed(4)
+    x = (torch.rand(2, 3, 40, 40, device=device) * 2 - 1).to(dtype)
+    out = loss.to_clip_input(x, clamp=True, is_pred=True)
+    assert out.dtype == torch.float32 and out.shape == (2, 3, 32, 32)
+    torch.testing.assert_close(out, loss.to_clip_input(x.float(), clamp=True, is_pred=True),
+                               rtol=0, atol=4 * torch.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize('precision', ['bfloat16', 'float16'])
+def test_reduced_precision_clip_tower_stays_close_to_float32(tiny_clip_name, device, precision):
+    """``clip_precision`` runs only the CLIP tower under autocast: loss and gradient move by the
+    precision's rounding, not more (and the option is off by default)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        exact = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS)
+        reduced = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
+                                    clip_precision=precision)
+        for loss in (exact, reduced):  # the same random tower in both (loaded lazily)
+            torch.manual_seed(0)
+            loss.load_clip()
+    assert exact.clip_precision == 'float32'
+    exact.to(device)
+    reduced.to(device)
+    torch.manual_seed(3)
+    inp = (torch.rand(2, 3, 40, 40) * 2 - 1).to(device)
+    pred = (inp * 0.8 + 0.1).requires_grad_()
+    values, grads = [], []
+    for loss in (exact, reduced):
+        value = loss(pred, inp)
+        (grad, ) = torch.autograd.grad(value, pred)
+        values.append(value.item())
+        grads.append(grad)
+    assert values[0] != values[1]  # the tower really ran at the lower precision
+    tolerance = 0.05 if precision == 'bfloat16' else 0.01
+    assert abs(values[1] - values[0]) < tolerance * abs(values[0])
+    assert ((grads[1] - grads[0]).norm() / grads[0].norm()).item() < 4 * tolerance
+    with pytest.raises(ValueError, match='clip_precision'):
+        CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, clip_precision='half')

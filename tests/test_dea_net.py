@@ -84,11 +84,11 @@ def test_deconv_equals_its_five_branch_definitions():
 
 
 @pytest.mark.parametrize('size', [(32, 32), (37, 50), (5, 3)])
-def test_reparameterisation_keeps_outputs(size):
-    training = randomized(MODELS.build(dict(type='DEANet', deploy=False)))
-    deployed = MODELS.build(dict(type='DEANet', deploy=True)).eval()
+def test_reparameterisation_keeps_outputs(size, device):
+    training = randomized(MODELS.build(dict(type='DEANet', deploy=False))).to(device)
+    deployed = MODELS.build(dict(type='DEANet', deploy=True)).eval().to(device)
     deployed.load_state_dict(reparameterize_dea_net(training.state_dict()))
-    x = torch.rand(2, 3, *size)
+    x = torch.rand(2, 3, *size).to(device)
     with torch.no_grad():
         expected = training(x)
         assert expected.shape == x.shape
@@ -180,3 +180,28 @@ def test_pretrain_reparameterise_adapt_chain(sample_split, tmp_path):
     assert 'Load checkpoint from' in log and 'search ended at iteration 1' in log
     assert re.search(r'total\s+\|\s+32\s+\|\s+405,504\s', log)
     assert (adapt / 'bilalora_adapter.pth').is_file()
+
+
+def test_nothing_before_the_first_kept_block_enters_autograd(device):
+    """After the search keeps three level-3 blocks, the layers before them run without autograd
+    (no graph, no saved activations) and the backward stops at the first adapter."""
+    from mmbilalora.models.lora import layer_gates, lora_layers, remove_lora
+    model = MODELS.build(dict(type='DEANet')).to(device)
+    inject_lora(model, search_space=PAPER_SEARCH_SPACE,
+                targets=dict(types=('Conv2d', ), recursive=False), r=2, lora_alpha=4,
+                verbose=False)
+    kept = ['level3_block2', 'level3_block4', 'level3_block5']
+    remove_lora(model, blocks=[b for b in PAPER_SEARCH_SPACE if b not in kept])
+    for gate in layer_gates(model).values():
+        gate.alpha.requires_grad_(False)
+    needs_grad = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(
+            lambda m, args, out, name=name: needs_grad.__setitem__(name, out.requires_grad))
+    model(torch.rand(1, 3, 32, 32, device=device)).mean().backward()
+    order = list(needs_grad)
+    first = order.index('level3_block2')
+    assert not any(needs_grad[name] for name in order[:first])  # down1 ... level3_block1
+    assert all(needs_grad[name] for name in order[first:])
+    assert sorted({n.split('.')[0] for n in lora_layers(model)}) == kept
+    assert all(layer.lora_A.grad is not None for layer in lora_layers(model).values())

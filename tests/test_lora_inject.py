@@ -13,6 +13,9 @@ from mmbilalora.models.lora import (LayerGate, LoRAConv2d, LoRALinear, extract_a
 init_default_scope('mmagic')
 
 NETWORKS = {
+    'DEANet': (dict(type='DEANet', deploy=True),
+               dict(search_space=['down_level2_block*', 'level3_block*'],
+                    targets=dict(types=('Conv2d', ), recursive=False)), 32),
     'DehazeFormer': (dict(type='DehazeFormer', arch='t'),
                      dict(search_space=['layer2.blocks.*', 'layer3.blocks.*'],
                           targets=dict(exclude=('*meta*', ))), 32),
@@ -51,10 +54,10 @@ def randomize_adapters(model, seed=1):
 
 
 @pytest.mark.parametrize('name', sorted(NETWORKS))
-def test_identity_at_init_and_merge_equivalence(name):
-    base = build(name)
+def test_identity_at_init_and_merge_equivalence(name, device):
+    base = build(name).to(device)
     size = NETWORKS[name][2]
-    x = torch.rand(2, 3, size, size)
+    x = torch.rand(2, 3, size, size).to(device)
     with torch.no_grad():
         expected = base(x)
     model = copy.deepcopy(base)
@@ -69,19 +72,19 @@ def test_identity_at_init_and_merge_equivalence(name):
         merged = merge_lora(model)
         assert not lora_layers(merged) and not layer_gates(merged)
         assert (merged(x) - adapted).abs().max() < 1e-5
-    fresh = MODELS.build(NETWORKS[name][0]).eval()
+    fresh = MODELS.build(NETWORKS[name][0]).eval().to(device)
     fresh.load_state_dict(merged.state_dict(), strict=True)
     with torch.no_grad():
         assert (fresh(x) - adapted).abs().max() < 1e-5
 
 
 @pytest.mark.parametrize('name', sorted(NETWORKS))
-def test_gradients_reach_adapters_and_gates_only(name):
-    model = build(name).train()
+def test_gradients_reach_adapters_and_gates_only(name, device):
+    model = build(name).train().to(device)
     inject_lora(model, r=2, lora_alpha=4, verbose=False, **NETWORKS[name][1])
     randomize_adapters(model)
     size = NETWORKS[name][2]
-    model(torch.rand(1, 3, size, size)).square().mean().backward()
+    model(torch.rand(1, 3, size, size).to(device)).square().mean().backward()
     for n, p in model.named_parameters():
         if n.endswith(('lora_A', 'lora_B')) or 'lora_gate' in n:
             assert p.grad is not None and p.grad.abs().sum() > 0, n

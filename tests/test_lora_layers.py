@@ -11,7 +11,7 @@ from mmbilalora.models.lora import LayerGate, LoRAConv2d, LoRALinear
 
 def randomize_lora(layer, seed=0):
     g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
+    with torch.no_grad():  # drawn on the CPU: the same values on every device
         layer.lora_A.copy_(torch.randn(layer.lora_A.shape, generator=g) * 0.1)
         layer.lora_B.copy_(torch.randn(layer.lora_B.shape, generator=g) * 0.1)
 
@@ -42,17 +42,17 @@ def test_conv_identity_at_init_and_shapes(kwargs):
 
 
 @pytest.mark.parametrize('kwargs', CONV_CASES)
-def test_conv_delta_matches_explicit_conv(kwargs):
+def test_conv_delta_matches_explicit_conv(kwargs, device):
     torch.manual_seed(1)
-    conv = nn.Conv2d(**kwargs)
-    gate = LayerGate()
+    conv = nn.Conv2d(**kwargs).to(device)
+    gate = LayerGate().to(device)
     with torch.no_grad():
         gate.alpha.fill_(0.7)
     lora = LoRAConv2d.from_base(copy.deepcopy(conv), r=3, lora_alpha=6, gate=gate)
     randomize_lora(lora)
-    x = torch.randn(2, kwargs['in_channels'], 10, 12)
+    x = torch.randn(2, kwargs['in_channels'], 10, 12).to(device)
     delta = (lora.lora_B @ lora.lora_A).reshape(conv.weight.shape)
-    merged_weight = conv.weight + torch.sigmoid(torch.tensor(0.7)) * (6 / 3) * delta
+    merged_weight = conv.weight + torch.sigmoid(torch.tensor(0.7)).item() * (6 / 3) * delta
     if conv.padding_mode != 'zeros':
         ph, pw = conv.padding
         xp = F.pad(x, (pw, pw, ph, ph), mode=conv.padding_mode)
@@ -93,13 +93,13 @@ def test_linear_identity_delta_and_dropout_branch():
     torch.testing.assert_close(drop(x), lora(x), atol=1e-6, rtol=1e-5)
 
 
-def test_gradients_reach_lora_and_gate_not_base():
-    gate = LayerGate()
-    conv = LoRAConv2d.from_base(nn.Conv2d(3, 4, 3, padding=1), r=2, gate=gate)
-    linear = LoRALinear.from_base(nn.Linear(4, 4), r=2, gate=gate)
+def test_gradients_reach_lora_and_gate_not_base(device):
+    gate = LayerGate().to(device)
+    conv = LoRAConv2d.from_base(nn.Conv2d(3, 4, 3, padding=1).to(device), r=2, gate=gate)
+    linear = LoRALinear.from_base(nn.Linear(4, 4).to(device), r=2, gate=gate)
     randomize_lora(conv)
     randomize_lora(linear, seed=1)
-    x = torch.randn(2, 3, 8, 8)
+    x = torch.randn(2, 3, 8, 8, device=device)
     y = linear(conv(x).permute(0, 2, 3, 1)).square().mean()
     y.backward()
     for p in (conv.lora_A, conv.lora_B, linear.lora_A, linear.lora_B, gate.alpha):
@@ -116,13 +116,13 @@ def test_gate_is_not_registered_in_layer():
     assert lora.gate is gate
 
 
-def test_merge_unmerge_is_exact_and_to_base_restores_class():
+def test_merge_unmerge_is_exact_and_to_base_restores_class(device):
     torch.manual_seed(3)
-    conv = nn.Conv2d(4, 4, 3, padding=1)
+    conv = nn.Conv2d(4, 4, 3, padding=1).to(device)
     original = conv.weight.detach().clone()
-    lora = LoRAConv2d.from_base(conv, r=2, gate=LayerGate(0.3))
+    lora = LoRAConv2d.from_base(conv, r=2, gate=LayerGate(0.3).to(device))
     randomize_lora(lora)
-    x = torch.randn(1, 4, 9, 9)
+    x = torch.randn(1, 4, 9, 9, device=device)
     adapted = lora(x)
     lora.merge()
     torch.testing.assert_close(lora(x), adapted, atol=1e-5, rtol=1e-5)

@@ -20,5 +20,6 @@ class RankStateDumpHook(Hook):
         generator = generator.module if is_model_wrapper(generator) else generator
         state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()
                  if 'lora_' in k}
-        torch.save(dict(state=state, phase=model.phase),
+        device = next(generator.parameters()).device.type
+        torch.save(dict(state=state, phase=model.phase, device=device),
                    osp.join(runner.work_dir, f'rank{get_rank()}_state.pt'))

@@ -154,7 +154,8 @@ class LayerPositioningOptimWrapper(OptimWrapperDict):
         """
         scale = self.scaler.get_scale() if self.scaler is not None else 1.0
         if self.hypergradient == 'first_order':
-            return [a.clone() for a in dF_da], torch.zeros(())
+            return [a.clone() for a in dF_da], torch.zeros((), device=dF_da[0].device
+                                                            if dF_da else None)
         if self.hypergradient == 'authors_code':
             if self.previous_lora_grads is not None:
                 dF_dw = [a + scale * p.to(a.device) for a, p in

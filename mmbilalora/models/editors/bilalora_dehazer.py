@@ -60,25 +60,35 @@ class BiLaLoRADehazer(DehazeEditModel):
     loss. The phase is set by ``BiLaLoRAHook``, which also asks :meth:`keep_blocks` to drop the
     blocks the search did not select. Validation and test need no ground truth.
 
+    The baselines of the paper's comparison train the same loss with one plain ``OptimWrapper``
+    (one lower pass per iteration, any dataset of ``inputs``): ``lora_cfg=None`` fine-tunes every
+    generator weight; ``lora_cfg`` with ``gate=False`` trains LoRA on the whole search space.
+
+    Option (off by default; changes values by float rounding): ``channels_last=True`` stores the
+    generator's weights and feeds its training inputs in the channels-last memory layout, which
+    convolution kernels on CPU (oneDNN) and GPU (cuDNN) run faster (see the README).
+
     Args:
         generator: the dehazing network config (any registered MODELS type).
         lora_cfg: ``inject_lora`` arguments (search_space, targets, r, lora_alpha, dropout, gate,
-            oversized).
+            oversized); None: no LoRA, the whole generator trains (full fine-tuning baseline).
         loss: an unsupervised loss ``loss(output, input)``, stored as ``unsupervised_loss``;
             default ``CLIPHazeClearLoss``. Its ``input_range`` / ``pred_range`` arguments, when it
             has them and the config leaves them out, are filled in from the built data
             preprocessor (``pixel_convention``); given ones must agree with it.
         train_cfg / test_cfg / init_cfg / data_preprocessor: as in ``BaseEditModel``.
+        channels_last: the generator in the channels-last memory layout.
     """
 
     def __init__(self,
                  generator: dict,
-                 lora_cfg: dict,
+                 lora_cfg: Optional[dict],
                  loss: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None):
+                 data_preprocessor: Optional[dict] = None,
+                 channels_last: bool = False):
         # BaseEditModel.__init__ would build a supervised ``pixel_loss``; this model has none.
         BaseModel.__init__(self, init_cfg=init_cfg, data_preprocessor=data_preprocessor)
         self.train_cfg = train_cfg
@@ -86,7 +96,10 @@ class BiLaLoRADehazer(DehazeEditModel):
         self.generator = MODELS.build(generator)
         self.pixels = pixel_convention(self.data_preprocessor)
         self.unsupervised_loss = MODELS.build(self._with_value_ranges(dict(loss or DEFAULT_LOSS)))
-        self.lora_report = inject_lora(self.generator, **lora_cfg)
+        self.lora_report = inject_lora(self.generator, **lora_cfg) if lora_cfg else None
+        self.channels_last = channels_last
+        if channels_last:
+            self.generator.to(memory_format=torch.channels_last)
         self.phase = SEARCH
         self.register_load_state_dict_post_hook(_adapters_start_fresh)
 
@@ -154,6 +167,8 @@ class BiLaLoRADehazer(DehazeEditModel):
     def loss_of_batch(self, inputs: torch.Tensor) -> torch.Tensor:
         """``unsupervised_loss(generator(inputs), inputs)`` for a preprocessed batch
         (N, 3, H, W)."""
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
         return self.unsupervised_loss(self.generator(inputs), inputs)
 
     def forward_train(self, inputs: torch.Tensor, data_samples=None, **kwargs) -> Dict:
@@ -161,10 +176,16 @@ class BiLaLoRADehazer(DehazeEditModel):
         return dict(loss=self.loss_of_batch(inputs))
 
     def train_step(self, data: Dict, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One BiLaLoRA iteration; ``optim_wrapper`` is a ``LayerPositioningOptimWrapper``."""
+        """One BiLaLoRA iteration with a ``LayerPositioningOptimWrapper``; with a plain
+        ``OptimWrapper``, one lower pass and step (the baselines)."""
         lower = self.data_preprocessor(
             dict(inputs=data['inputs'], data_samples=data.get('data_samples')), True)
         lower_loss = lambda: self.loss_of_batch(lower['inputs'])  # noqa: E731
+        if not hasattr(optim_wrapper, 'bilevel_step'):
+            with optim_wrapper.optim_context(self):
+                loss = lower_loss()
+            optim_wrapper.update_params(loss)
+            return dict(loss_lower=loss.detach())
         if self.phase == FINETUNE:
             return optim_wrapper.lower_step(lower_loss)
         if 'upper_inputs' not in data:
