@@ -37,8 +37,9 @@ from mmbilalora.models.lora import (adapter_info, list_adapters, load_adapter,  
 from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
 
 BASE, AUTO = 'base', 'auto'
-DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
-DEFAULT_CHECKPOINT = osp.join(ROOT, 'checkpoints', 'dehazeformer-t_synhaze_clear-pristine.pth')
+BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
+DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
+DEFAULT_CHECKPOINT = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
 ADAPT_CONFIG = osp.join(ROOT, 'configs', 'bilalora', 'dehazeformer_demo.py')
 PREVIEW_SIDE = 768
 

@@ -1,7 +1,8 @@
 """The README's main job: adapt the shipped dehazer to a new haze domain with BiLaLoRA.
 
-1. base: ``checkpoints/dehazeformer-t_synhaze_clear-pristine.pth`` (DehazeFormer-t pretrained on
-   near-grey synthetic haze);
+1. base: ``checkpoints/dehazeformer-t-conv_scene-haze_clear-pristine.pth`` (DehazeFormer-t's
+   layout without attention, pretrained on synthetic haze with natural airlight colours; see its
+   config);
 2. target: ``--data DIR`` (your hazy photos, no references), or by default an embedded set made
    at run time from scikit-image's photos with coloured, finely non-homogeneous haze, sensor noise
    and JPEG, whose clear references are kept for scoring;
@@ -10,10 +11,12 @@
    shipped in ``checkpoints/haze_clip_tiny`` (logged either way);
 4. BiLaLoRA search -> top-k -> fine-tune through ``tools/train.py`` and
    ``configs/bilalora/dehazeformer_demo.py``;
-5. evaluation of base vs adapted: PSNR/SSIM (embedded set), FADE, NIQE, entropy; a before/after
-   grid, the gate plot, the adapter and the merged checkpoint, all in the work dir.
+5. evaluation of base vs adapted with the registered metrics (PSNR/SSIM on the embedded set,
+   FADE, NIQE, brightness ratio, colour cast, blockiness); a before/after grid, the gate plot,
+   the adapter and the merged checkpoint, all in the work dir.
 
     python tools/demo.py [--data DIR] [--work-dir work_dirs/demo] [--iters 300] [--search 100]
+        [--lora-lr LR] [--update-order paper|simultaneous]
 """
 import argparse
 import os
@@ -27,8 +30,9 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 CONFIG = osp.join(ROOT, 'configs', 'bilalora', 'dehazeformer_demo.py')
-BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
-BASE_CHECKPOINT = osp.join(ROOT, 'checkpoints', 'dehazeformer-t_synhaze_clear-pristine.pth')
+BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
+BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
+BASE_CHECKPOINT = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
 COMPACT_CLIP = osp.join(ROOT, 'checkpoints', 'haze_clip_tiny')
 FADE_DIR_DEFAULT = osp.join(osp.dirname(ROOT), 'shared', 'fade')
 
@@ -40,51 +44,49 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=300, help='training iterations')
     parser.add_argument('--search', type=int, default=100, help='search iterations')
     parser.add_argument('--crop', type=int, default=128)
+    parser.add_argument('--lora-lr', type=float,
+                        help="LoRA learning rate (default: the demo config's)")
     parser.add_argument('--update-order', choices=('paper', 'simultaneous'), default='paper',
                         help="BiLaLoRA's search step: Algorithm 1's order (default) or the "
                         'simultaneous approximation')
     return parser.parse_args()
 
 
-def scores(dehazer, hazy_paths, clear_dir, metrics):
-    """Per-metric means over the images: output of ``dehazer`` (None: the hazy input)."""
-    from mmagic.evaluation.metrics.psnr import psnr
-    from mmagic.evaluation.metrics.ssim import ssim
-
+def dehaze_all(dehazer, images):
+    """Outputs of ``dehazer`` for (H, W, 3) uint8 images (None: the images themselves)."""
     from mmbilalora.apis import dehaze_array
-    from mmbilalora.utils.image_io import read_rgb
-    rows, images = [], []
-    for path in hazy_paths:
-        hazy = read_rgb(path)
-        out = hazy if dehazer is None else dehaze_array(dehazer, hazy, tile=None)
-        row = {name: metric.score(out) for name, metric in metrics.items()}
-        if clear_dir:
-            clear = read_rgb(osp.join(clear_dir, osp.basename(path)))
-            row['PSNR'] = psnr(out, clear, crop_border=0)
-            row['SSIM'] = ssim(out, clear, crop_border=0)
-        rows.append(row)
-        images.append(out)
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}, images
+    return list(images) if dehazer is None else [dehaze_array(dehazer, im, tile=None)
+                                                 for im in images]
 
 
-def write_grid(path, columns, titles):
-    """Rows = images, columns = variants, with a title strip; written atomically as PNG."""
+def fit_width(image, width):
+    """``image`` resized to ``width`` pixels wide (aspect kept)."""
+    import cv2
+    height = max(1, round(image.shape[0] * width / image.shape[1]))
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def write_grid(path, columns, titles, cell_width=320, gap=4):
+    """Rows = images, columns = variants, each cell ``cell_width`` wide (so every column lines
+    up under its centred title), white gaps; written atomically as PNG."""
     import cv2
 
     from mmbilalora.utils.image_io import write_rgb
+    width = len(columns) * cell_width + (len(columns) - 1) * gap
     rows = []
     for images in zip(*columns):
-        h = min(im.shape[0] for im in images)
-        rows.append(np.concatenate([cv2.resize(im, (round(im.shape[1] * h / im.shape[0]), h))
-                                    for im in images], axis=1))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    header = np.full((28, width, 3), 255, np.uint8)
-    step = width // len(titles)
+        cells = [fit_width(im, cell_width) for im in images]
+        row = np.full((cells[0].shape[0], width, 3), 255, np.uint8)
+        for i, cell in enumerate(cells):
+            row[:, i * (cell_width + gap):i * (cell_width + gap) + cell_width] = cell
+        rows += [row, np.full((gap, width, 3), 255, np.uint8)]
+    header = np.full((30, width, 3), 255, np.uint8)
     for i, title in enumerate(titles):
-        cv2.putText(header, title, (i * step + 6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0),
-                    1, cv2.LINE_AA)
-    write_rgb(path, np.concatenate([header] + rows, axis=0))
+        (text_w, _), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
+        left = i * (cell_width + gap) + (cell_width - text_w) // 2
+        cv2.putText(header, title, (left, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    write_rgb(path, np.concatenate([header] + rows[:-1], axis=0))
 
 
 def main() -> None:
@@ -93,7 +95,8 @@ def main() -> None:
     import mmbilalora  # noqa: F401
     from mmbilalora.apis import load_dehazer
     from mmbilalora.datasets import scan_images
-    from mmbilalora.evaluation.metrics import EntropyMetric, FADEMetric, NIQEMetric
+    from mmbilalora.evaluation.offline import build_metrics, score_images
+    from mmbilalora.utils.image_io import read_rgb
     from mmbilalora.utils.atomic_io import atomic_dump_json, atomic_write_bytes
     from mmbilalora.utils.sample_images import write_target_set
 
@@ -120,40 +123,50 @@ def main() -> None:
            f'custom_hooks.0.search_iters={args.search}',
            f'default_hooks.checkpoint.interval={args.iters}',
            f'optim_wrapper.update_order={args.update_order}']
+    if args.lora_lr is not None:
+        cmd.append(f'optim_wrapper.lora.optimizer.lr={args.lora_lr}')
     print('[demo] $ ' + ' '.join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
 
     fade_dir = os.environ.get('MMBILALORA_FADE_DIR') or (
         FADE_DIR_DEFAULT if osp.isdir(FADE_DIR_DEFAULT) else None)
-    metrics = {'NIQE': NIQEMetric(), 'Entropy': EntropyMetric()}
-    if fade_dir:
-        metrics = {'FADE': FADEMetric(fade_dir=fade_dir), **metrics}
+    metric_cfgs = ([dict(type='FADE', fade_dir=fade_dir)] if fade_dir else []) + [
+        dict(type='NIQENoRef'), dict(type='BrightnessRatio'), dict(type='ColourCast'),
+        dict(type='Blockiness')]
+    if clear_dir:
+        metric_cfgs += [dict(type='PSNR'), dict(type='SSIM')]
+    metrics = build_metrics(metric_cfgs)
+    hazy = [read_rgb(p) for p in eval_paths]
+    clear = [read_rgb(osp.join(clear_dir, osp.basename(p))) for p in eval_paths] \
+        if clear_dir else None
+    names = [osp.basename(p) for p in eval_paths]
     base = load_dehazer(BASE_CONFIG, BASE_CHECKPOINT)
     adapted = load_dehazer(BASE_CONFIG, BASE_CHECKPOINT,
                            adapter=osp.join(train_dir_work, 'bilalora_adapter.pth'))
     print(f'[demo] evaluating {len(eval_paths)} image(s)', flush=True)
-    table = {}
-    table['hazy input'], hazy_images = scores(None, eval_paths, clear_dir, metrics)
-    table['base (synthetic haze)'], base_images = scores(base, eval_paths, clear_dir, metrics)
-    table['BiLaLoRA'], adapted_images = scores(adapted, eval_paths, clear_dir, metrics)
-    columns = [hazy_images, base_images, adapted_images]
-    titles = ['hazy', 'base', 'BiLaLoRA']
+    table, per_image, columns = {}, {}, []
+    for row, dehazer in (('hazy input', None), ('base', base), ('BiLaLoRA', adapted)):
+        outputs = dehaze_all(dehazer, hazy)
+        table[row], per_image[row] = score_images(metrics, outputs, hazy, clear, names)
+        columns.append(outputs)
+    titles = ['hazy input', 'base', 'BiLaLoRA']
     if clear_dir:
-        from mmbilalora.utils.image_io import read_rgb
-        columns.append([read_rgb(osp.join(clear_dir, osp.basename(p))) for p in eval_paths])
-        titles.append('clear')
+        columns.append(clear)
+        titles.append('clear reference')
     write_grid(osp.join(args.work_dir, 'comparison.png'), columns, titles)
 
-    names = list(next(iter(table.values())))
-    lines = ['| model | ' + ' | '.join(names) + ' |', '|' + ' --- |' * (len(names) + 1)]
-    lines += [f'| {row} | ' + ' | '.join(f'{v[n]:.4f}' for n in names) + ' |'
+    metric_names = list(next(iter(table.values())))
+    lines = ['| model | ' + ' | '.join(metric_names) + ' |',
+             '|' + ' --- |' * (len(metric_names) + 1)]
+    lines += [f'| {row} | ' + ' | '.join(f'{v[n]:.4f}' for n in metric_names) + ' |'
               for row, v in table.items()]
-    notes = [f'Guidance weights: {source}.', 'Lower is better for FADE and NIQE; higher for '
-             'PSNR, SSIM and entropy.' + ('' if fade_dir else ' FADE skipped: no statistics '
-                                                              'files (MMBILALORA_FADE_DIR).')]
+    notes = [f'Guidance weights: {source}.', 'Lower is better for FADE, NIQE, colour cast and '
+             'blockiness; higher for PSNR and SSIM; brightness ratio (output / input mean luma) '
+             'should stay near 1 (a dehazer removes some airlight, but < 0.8 looks darkened).'
+             + ('' if fade_dir else ' FADE skipped: no statistics files (MMBILALORA_FADE_DIR).')]
     markdown = '\n'.join(['# Demo: BiLaLoRA adaptation', ''] + lines + [''] + notes) + '\n'
     atomic_write_bytes(osp.join(args.work_dir, 'metrics.md'), markdown.encode())
-    atomic_dump_json(dict(table=table, guidance=source, target=train_dir),
+    atomic_dump_json(dict(table=table, per_image=per_image, guidance=source, target=train_dir),
                      osp.join(args.work_dir, 'metrics.json'))
     print('\n' + markdown)
     print(f'[demo] outputs in {args.work_dir}: comparison.png, metrics.md; in '

@@ -1,4 +1,4 @@
-# The demo (tools/demo.py): BiLaLoRA on the shipped DehazeFormer-t base checkpoint, sized for a
+# The demo (tools/demo.py): BiLaLoRA on the shipped DehazeFormer-t-conv base checkpoint, sized for a
 # few minutes on 2 CPU cores. Deviations from the paper schedule, for time only: iteration-based,
 # 100 search + 200 fine-tune iterations, batch 4 of 128x128 crops, LoRA Adam lr 5e-5 and gate
 # AdamW lr 1e-2 (the paper's 1e-6 / 3e-4 barely move in so few steps). The H2C loss scores 8 random
@@ -8,11 +8,12 @@
 _base_ = ['./dehazeformer_rtts.py']
 experiment_name = 'bilalora_dehazeformer-t_demo'
 work_dir = f'./work_dirs/{experiment_name}'
-load_from = 'checkpoints/dehazeformer-t_synhaze_clear-pristine.pth'
+load_from = 'checkpoints/dehazeformer-t-conv_scene-haze_clear-pristine.pth'
 search_iters = 100
 max_iters = 300
 
-model = dict(loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny',
+model = dict(generator=dict(arch='t-conv'),
+             loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny',
                        augment_views=8))
 train_dataloader = dict(
     batch_size=4, num_workers=1,
