@@ -4,6 +4,8 @@
                          [--skip-existing] [--cfg-options k=v ...]
                          [--launcher none|pytorch|slurm|mpi]
 
+``--out`` is MMagic's: the metrics are dumped by ``mmengine.dump`` (format from the suffix:
+.json, .yaml or .pkl), here written atomically through the ``atomic_local`` file backend.
 Unless ``--no-report`` is given, the output images and a per-image / mean report
 (``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (TestReportHook).
 On a folder of unlabeled photos (``ImageFolderDataset(skip_unreadable=True)``, as in the
@@ -17,14 +19,14 @@ import os.path as osp
 import sys
 from typing import List
 
-from mmengine.hooks import Hook
+import mmengine
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
-from mmbilalora.compat import CheckpointReadError
 from mmbilalora.datasets import scan_images
 from mmbilalora.engine.hooks import TestReportHook
-from mmbilalora.utils.atomic_io import atomic_dump_json
+from mmbilalora.utils.checkpoint_io import CheckpointReadError
 from mmbilalora.utils.cli import add_runner_args, load_config
 
 
@@ -32,24 +34,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model (mmbilalora)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='JSON file to write the metric results to')
+    parser.add_argument('--out', help='file to save the metric results to (.json, .yaml, .pkl)')
     parser.add_argument('--no-report', action='store_true',
                         help='do not write output images and the per-image report')
     parser.add_argument('--skip-existing', action='store_true',
                         help='resume: leave images that already have an output and a report row')
     add_runner_args(parser)
     return parser.parse_args()
-
-
-class SaveMetricsHook(Hook):
-    """Write the test metrics to a JSON file (atomically) when testing ends."""
-
-    def __init__(self, out: str):
-        self.out = out
-
-    def after_test_epoch(self, runner, metrics=None) -> None:
-        if metrics is not None:
-            atomic_dump_json({k: float(v) for k, v in metrics.items()}, self.out)
 
 
 def done_keys(report_root: str, data_root: str) -> List[str]:
@@ -81,8 +72,6 @@ def main() -> int:
         print(f'--skip-existing: {len(dataset_cfg.exclude_keys)} image(s) already done')
 
     runner = Runner.from_cfg(cfg)
-    if args.out:
-        runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
     if not args.no_report:
         runner.register_hook(TestReportHook(resume=args.skip_existing))
     loop = runner.test_loop
@@ -91,9 +80,11 @@ def main() -> int:
         print('Nothing to test: every image is done or unreadable.')
     else:
         try:
-            runner.test()
+            metrics = runner.test()
         except CheckpointReadError as err:  # one line, not a traceback through mmengine
             raise SystemExit(f'error: {err}')
+        if args.out and is_main_process():
+            mmengine.dump(metrics, args.out, backend_args=dict(backend='atomic_local'))
     failed = [row for d in datasets for row in getattr(d, 'unreadable', [])]
     if failed:
         print(f'{len(failed)} image(s) could not be read and were left out:', file=sys.stderr)
