@@ -4,8 +4,9 @@
                          [--skip-existing] [--cfg-options k=v ...]
                          [--launcher none|pytorch|slurm|mpi]
 
-``--out`` is MMagic's: the metrics are dumped by ``mmengine.dump`` (format from the suffix:
-.json, .yaml or .pkl), here written atomically through the ``atomic_local`` file backend.
+``--out`` is MMagic's (its tools/test.py): a hook dumps the test metrics with ``mmengine.dump``
+when testing ends (format from the suffix: .json, .yaml or .pkl), here written atomically through
+the ``atomic_local`` file backend.
 Unless ``--no-report`` is given, the output images and a per-image / mean report
 (``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (TestReportHook).
 On a folder of unlabeled photos (``ImageFolderDataset(skip_unreadable=True)``, as in the
@@ -21,6 +22,7 @@ from typing import List
 
 import mmengine
 from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
@@ -41,6 +43,17 @@ def parse_args() -> argparse.Namespace:
                         help='resume: leave images that already have an output and a report row')
     add_runner_args(parser)
     return parser.parse_args()
+
+
+class SaveMetricHook(Hook):
+    """MMagic's ``--out`` hook, writing atomically (on the main process)."""
+
+    def __init__(self, out: str):
+        self.out = out
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        if metrics is not None and is_main_process():
+            mmengine.dump(metrics, self.out, backend_args=dict(backend='atomic_local'))
 
 
 def done_keys(report_root: str, data_root: str) -> List[str]:
@@ -72,6 +85,8 @@ def main() -> int:
         print(f'--skip-existing: {len(dataset_cfg.exclude_keys)} image(s) already done')
 
     runner = Runner.from_cfg(cfg)
+    if args.out:
+        runner.register_hook(SaveMetricHook(args.out), 'LOWEST')
     if not args.no_report:
         runner.register_hook(TestReportHook(resume=args.skip_existing))
     loop = runner.test_loop
@@ -80,11 +95,9 @@ def main() -> int:
         print('Nothing to test: every image is done or unreadable.')
     else:
         try:
-            metrics = runner.test()
+            runner.test()
         except CheckpointReadError as err:  # one line, not a traceback through mmengine
             raise SystemExit(f'error: {err}')
-        if args.out and is_main_process():
-            mmengine.dump(metrics, args.out, backend_args=dict(backend='atomic_local'))
     failed = [row for d in datasets for row in getattr(d, 'unreadable', [])]
     if failed:
         print(f'{len(failed)} image(s) could not be read and were left out:', file=sys.stderr)
