@@ -6,7 +6,7 @@ exactly those types (``getattr`` is needed for the bound methods; the weights-on
 still refuses to *call* anything that is not allow-listed, so attribute look-ups cannot run code)
 and turns every failure into one line naming the file and the reason -- never torch's advice to
 retry with ``weights_only=False``, which would run arbitrary code from the file. mmengine's own
-loader uses it too (see :mod:`mmbilalora.compat`, fix 1).
+loader uses it too (see :mod:`mmbilalora.compat`, patch 1).
 """
 import os
 import pickle
