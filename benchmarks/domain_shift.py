@@ -225,7 +225,7 @@ def main() -> None:
     from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
 
     from mmbilalora.models.losses import CLIPHazeClearLoss
-    from mmbilalora.models.losses.clip_weights import choose_guidance
+    from mmbilalora.apis.guidance import choose_guidance
     clip_model, pretrained, source = choose_guidance(osp.join(ROOT, 'checkpoints',
                                                               'haze_clip_tiny'))
     loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1),

@@ -8,20 +8,21 @@ the reference, our value, the relative difference and the time per megapixel on 
 import argparse
 import os
 import os.path as osp
+import sys
 import time
 
 import numpy as np
 from PIL import Image
 
-from mmbilalora.evaluation import fade, load_fade_models
-from mmbilalora.evaluation.fade_reference import FADE_RELEASE_VALUES as REFERENCE
-
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [ROOT, osp.join(ROOT, 'tests')]
+from helpers.fade_reference import FADE_RELEASE_VALUES as REFERENCE  # noqa: E402
+from mmbilalora.evaluation import fade, load_fade_models  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_shared = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-                              'shared')
+    default_shared = osp.join(osp.dirname(ROOT), 'shared')
     parser.add_argument('--shared', default=default_shared)
     parser.add_argument('--repeats', type=int, default=3)
     args = parser.parse_args()

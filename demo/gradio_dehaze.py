@@ -30,8 +30,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import mmbilalora  # noqa: E402,F401
 from mmbilalora.apis import PromptRouter, dehaze_array, load_dehazer  # noqa: E402
-from mmbilalora.apis.routing import COMPACT_CLIP  # noqa: E402
-from mmbilalora.models.losses.clip_weights import choose_guidance  # noqa: E402
+from mmbilalora.apis.guidance import choose_guidance  # noqa: E402
 from mmbilalora.models.lora import (adapter_info, list_adapters, load_adapter,  # noqa: E402
                                     set_adapter)
 from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
@@ -132,7 +131,7 @@ class DehazeSession:
             write_rgb(osp.join(data_dir, f'{i:04d}.png'), read_rgb(path))
         if len(paths) == 1:  # the bilevel split needs two images: one photo serves both halves
             shutil.copyfile(osp.join(data_dir, '0000.png'), osp.join(data_dir, '0001.png'))
-        clip_model, pretrained, guidance = choose_guidance(COMPACT_CLIP)
+        clip_model, pretrained, guidance = choose_guidance()
         cfg = Config.fromfile(self.adapt_config)
         cfg.merge_from_dict({
             'work_dir': run_dir, 'load_from': self.checkpoint,

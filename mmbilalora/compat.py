@@ -1,94 +1,59 @@
-"""Compatibility fixes for mmengine 0.10.7 / mmagic 1.2.0 on torch >= 2.6, applied on import.
+"""Every patch that makes mmengine 0.10.7 / mmagic 1.2.0 / mmcv 2.1.0 work on torch >= 2.6.
 
-Each fix says what breaks, why, and when it can be removed. Nothing in site-packages is edited:
-the fixes use the stack's own extension points (mmengine's checkpoint-loader registry).
-Pinned-version fixes (numpy < 2, diffusers 0.28.2, setuptools < 81, mmcv built with -std=c++20)
-live in ``requirements/`` and ``tools/install_env.sh``.
+The whole list, with what breaks without each patch and how to remove it. Runtime patches (1-3)
+live here and are applied on ``import mmbilalora`` (:func:`apply_fixes`) through the stack's own
+extension points or by replacing one function each; nothing in site-packages is edited. Install
+pins (4-7) live in ``requirements/``, ``pyproject.toml`` and ``tools/install_env.sh``.
+
+1. :func:`fix_checkpoint_loading` -- mmengine reads local checkpoints with
+   :func:`~mmbilalora.utils.checkpoint_io.read_checkpoint` (weights-only, mmengine's bookkeeping
+   types allowed). Without it ``--resume``, ``load_from`` and ``tools/test.py`` fail with "Weights
+   only load failed" (torch 2.6 made ``weights_only=True`` the default). Remove when mmengine's
+   loader passes ``weights_only`` itself: delete the function and its ``FIXES`` entry.
+2. :func:`fix_cpu_launcher` -- ``--launcher pytorch`` on hosts without CUDA (mmengine calls
+   ``torch.cuda.set_device``: "Found no NVIDIA driver"). Remove when mmengine skips
+   ``set_device`` without CUDA: delete the function, :func:`init_dist_pytorch_cpu_aware` and the
+   ``FIXES`` entry.
+3. :func:`fix_cpu_ddp` -- mmengine's DDP wrappers of CPU modules (mmengine always passes
+   ``device_ids``, torch rejects them for CPU modules). Remove when mmengine sets ``device_ids``
+   for accelerators only: delete the function, :func:`mmddp_init_cpu_aware` and the ``FIXES``
+   entry.
+4. ``numpy<2`` (``requirements/stack.txt``, hence ``opencv-python<4.12``, ``pandas<3.1``): numpy
+   2 removed ``np.bool8``, which mmagic uses. Remove when mmagic supports numpy 2.
+5. ``diffusers==0.28.2`` (hence ``huggingface_hub<0.26``, ``transformers<4.47`` and pyiqa
+   0.1.15.post2): later diffusers break mmagic's editor imports. Remove when mmagic imports newer
+   diffusers.
+6. ``setuptools<81`` (``requirements/stack.txt``, ``pyproject.toml``): mmcv's build and
+   mmengine's ``mmagic::`` config resolution need ``pkg_resources``. Remove when both do without.
+7. mmcv 2.1.0 built from source with ``-std=c++20`` (``tools/install_env.sh``): its ``setup.py``
+   hard-codes c++14/17, which torch 2.14's headers reject. Remove the ``sed`` line when mmcv ships
+   wheels (or a ``setup.py``) for current torch.
 """
-import os
-import pickle
-import re
 import warnings
 
 import mmengine.dist.utils as _dist_utils
-import numpy as np
 import torch
 import torch.distributed as _torch_dist
-from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model.wrappers import MMDistributedDataParallel
 from mmengine.runner.checkpoint import CheckpointLoader
 
-# Fix 1 -- loading mmengine checkpoints under torch >= 2.6.
-# Breaks: ``--resume``, ``load_from`` and ``tools/test.py`` fail with "Weights only load failed".
-# Why: torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7 calls
-#   ``torch.load`` without the argument, and its checkpoints hold the message hub's
-#   ``HistoryBuffer`` objects (numpy arrays and bound ``min``/``max``/``mean`` statistics methods).
-# How: re-register mmengine's local-file scheme with a loader that keeps ``weights_only=True``
-#   and allows exactly those types, scoped to checkpoint loading (``safe_globals`` context).
-#   ``getattr`` is needed for the bound methods; the weights-only unpickler still refuses to
-#   *call* anything that is not allow-listed, so attribute look-ups cannot run code.
-# Remove when: mmengine's loader passes ``weights_only`` itself (or stores plain data).
-MMENGINE_CHECKPOINT_GLOBALS = [
-    HistoryBuffer,
-    np.core.multiarray.scalar,
-    np.core.multiarray._reconstruct,
-    np.ndarray,
-    np.dtype,
-    getattr,
-] + [type(np.dtype(t)) for t in ('f8', 'f4', 'f2', 'i8', 'i4', 'i2', 'i1', 'u1', 'b1')]
+from .utils.checkpoint_io import read_checkpoint
 
-
-class CheckpointReadError(ValueError):
-    """A file that is not a checkpoint we load: corrupt, not a PyTorch file, or holding Python
-    objects beyond tensors and mmengine's bookkeeping."""
-
-
-def describe_load_error(err: Exception) -> str:
-    """A short reason for a failed ``torch.load(weights_only=True)``, without torch's advice to
-    retry with ``weights_only=False`` (which would run arbitrary code from the file)."""
-    text = str(err)
-    refused = re.search(r'Unsupported global: GLOBAL ([\w.]+)', text)
-    if refused:
-        return (f'it stores a Python object of type {refused.group(1)}; only tensors, numbers, '
-                "strings and mmengine's own bookkeeping are loaded")
-    if isinstance(err, (EOFError, pickle.UnpicklingError)) or 'zip' in text.lower():
-        return 'not a PyTorch checkpoint, or truncated / corrupt'
-    return f'{type(err).__name__}: {text.splitlines()[0] if text else "unreadable"}'
-
-
-def load_from_local_weights_only(filename: str, map_location=None):
-    """``torch.load`` of a local mmengine checkpoint with ``weights_only=True``.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointReadError: the file cannot be loaded (the message says why, in one line).
-    """
-    if not os.path.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint not found: {filename!r}')
-    try:
-        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-            return torch.load(filename, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises many types on foreign or damaged files
-        reason = describe_load_error(err)
-    raise CheckpointReadError(f'Cannot read checkpoint {filename!r}: {reason}.')
-
-
-CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_weights_only)
-
-
-# Fix 2 -- distributed launch on machines without CUDA.
-# Breaks: ``tools/dist_train.sh`` / ``--launcher pytorch`` on CPU stops with "Found no NVIDIA
-#   driver" before any training.
-# Why: mmengine 0.10.7's ``_init_dist_pytorch`` calls ``torch.cuda.set_device(local_rank)``
-#   unconditionally.
-# How: without CUDA, initialise the process group directly (gloo; a configured 'nccl', which
-#   cannot work without CUDA, is replaced by 'gloo' with a warning). With CUDA nothing changes.
-# Remove when: mmengine skips ``set_device`` on CPU-only hosts.
 _init_dist_pytorch_with_cuda = _dist_utils._init_dist_pytorch
+_mmddp_init = MMDistributedDataParallel.__init__
+
+
+def fix_checkpoint_loading() -> None:
+    """Patch 1: mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; torch 2.6 made
+    ``True`` the default, which refuses the ``HistoryBuffer`` objects mmengine stores. Register
+    :func:`read_checkpoint` (weights-only, exactly those types allowed) as mmengine's scheme for
+    local files."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(read_checkpoint)
 
 
 def init_dist_pytorch_cpu_aware(backend: str = 'nccl', init_backend: str = 'torch', **kwargs):
-    """mmengine's ``_init_dist_pytorch`` that also works on hosts without CUDA."""
+    """mmengine's ``_init_dist_pytorch`` that also works on hosts without CUDA: the process group
+    is initialised directly (gloo; a configured 'nccl' is replaced by 'gloo' with a warning)."""
     if torch.cuda.is_available() or init_backend != 'torch':
         return _init_dist_pytorch_with_cuda(backend, init_backend=init_backend, **kwargs)
     if backend == 'nccl':
@@ -97,25 +62,33 @@ def init_dist_pytorch_cpu_aware(backend: str = 'nccl', init_backend: str = 'torc
     _torch_dist.init_process_group(backend=backend, **kwargs)
 
 
-_dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
-
-
-# Fix 3 -- DistributedDataParallel of CPU modules.
-# Breaks: the same launch fails next in ``Runner.wrap_model`` with "device_ids ... only work with
-#   ... GPU modules or CPU modules, but got device_ids [0]".
-# Why: mmengine 0.10.7 always passes ``device_ids=[LOCAL_RANK]`` to its DDP wrappers, which
-#   torch rejects for modules on the CPU.
-# How: drop ``device_ids`` when the wrapped module's parameters are on the CPU.
-# Remove when: mmengine sets ``device_ids`` only for accelerator devices.
-_mmddp_init = MMDistributedDataParallel.__init__
+def fix_cpu_launcher() -> None:
+    """Patch 2: mmengine 0.10.7's ``_init_dist_pytorch`` calls ``torch.cuda.set_device``
+    unconditionally."""
+    _dist_utils._init_dist_pytorch = init_dist_pytorch_cpu_aware
 
 
 def mmddp_init_cpu_aware(self, module, *args, **kwargs):
-    """``MMDistributedDataParallel.__init__`` that accepts CPU modules."""
+    """``MMDistributedDataParallel.__init__`` that drops ``device_ids`` for CPU modules."""
     param = next(module.parameters(), None)
     if param is not None and param.device.type == 'cpu':
         kwargs.pop('device_ids', None)
     _mmddp_init(self, module, *args, **kwargs)
 
 
-MMDistributedDataParallel.__init__ = mmddp_init_cpu_aware
+def fix_cpu_ddp() -> None:
+    """Patch 3: mmengine 0.10.7 always passes ``device_ids=[LOCAL_RANK]`` to its DDP wrappers,
+    which torch rejects for modules on the CPU."""
+    MMDistributedDataParallel.__init__ = mmddp_init_cpu_aware
+
+
+FIXES = (fix_checkpoint_loading, fix_cpu_launcher, fix_cpu_ddp)
+
+
+def apply_fixes() -> None:
+    """Apply the runtime patches 1-3 (idempotent)."""
+    for fix in FIXES:
+        fix()
+
+
+apply_fixes()

@@ -350,6 +350,64 @@ def test_search_ranks_the_only_block_that_lowers_the_upper_loss_first():
     assert info['margin'] > 0.1
 
 
+def test_selection_follows_the_gates_and_kept_gates_stay_frozen_but_scale(tmp_path):
+    """Gates set by hand (an order that is neither the blocks' nor its reverse) decide what
+    BiLaLoRAHook keeps; after the switch the kept gates are frozen through a fine-tune step,
+    yet each kept layer still computes W + sigmoid(alpha) * (lora_alpha / r) * B @ A."""
+    import types
+
+    import torch.nn.functional as F
+    from mmagic.registry import MODELS
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+
+    from mmbilalora.engine.hooks import BiLaLoRAHook
+    init_default_scope('mmagic')
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='BiLaLoRADehazer', generator=dict(type='DehazeFormer', arch='t'),
+        lora_cfg=dict(search_space=['layer1.blocks.*'],
+                      targets=dict(exclude=('*meta*', 'attn.conv')), r=2, lora_alpha=4,
+                      verbose=False),
+        loss=dict(type='L1Loss'),
+        data_preprocessor=dict(type='DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)))
+    alphas = {'layer1.blocks.0': 0.2, 'layer1.blocks.1': -1.0, 'layer1.blocks.2': 1.5,
+              'layer1.blocks.3': 0.9}
+    assert list(model.gates()) == list(alphas)
+    with torch.no_grad():
+        for block, gate in model.gates().items():
+            gate.alpha.fill_(alphas[block])
+        for layer in lora_layers(model.generator).values():
+            layer.lora_B.normal_(0, 0.05)
+    wrapper = LayerPositioningOptimWrapperConstructor(dict(
+        type='LayerPositioningOptimWrapper', lora=dict(optimizer=dict(type='Adam', lr=1e-2)),
+        gate=dict(optimizer=dict(type='AdamW', lr=1e-2))))(model)
+    runner = types.SimpleNamespace(model=model, optim_wrapper=wrapper, work_dir=str(tmp_path),
+                                   message_hub=MessageHub.get_instance('test_selection'))
+    hook = BiLaLoRAHook(search_iters=1, top_k=2)
+    hook._select(runner, 1)
+    kept = ['layer1.blocks.2', 'layer1.blocks.3']
+    assert hook.selected == kept and list(model.gates()) == kept
+    assert json.loads((tmp_path / 'gate_ranking.json').read_text())['selected'] == kept
+    layers = lora_layers(model.generator)
+    assert {n.split('.attn')[0].split('.mlp')[0] for n in layers} == set(kept)
+    before = {n: layer.lora_B.detach().clone() for n, layer in layers.items()}
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    wrapper.lower_step(lambda: model.loss_of_batch(x))
+    for block in kept:
+        gate = model.gates()[block]
+        assert not gate.alpha.requires_grad and torch.equal(gate.alpha,
+                                                            torch.tensor(alphas[block]))
+    assert all(not torch.equal(layers[n].lora_B, b) for n, b in before.items())
+    name = 'layer1.blocks.2.attn.V'
+    layer, y = layers[name], torch.randn(1, layers[name].in_channels, 5, 5)
+    expected_weight = layer.weight + (torch.sigmoid(torch.tensor(1.5)) * 2.0
+                                      * (layer.lora_B @ layer.lora_A).view(layer.weight.shape))
+    with torch.no_grad():
+        torch.testing.assert_close(layer(y), F.conv2d(y, expected_weight, layer.bias))
+        assert (layer(y) - F.conv2d(y, layer.weight, layer.bias)).abs().max() > 1e-4
+
+
 def test_constructor_puts_lora_and_gates_in_separate_optimizers():
     net, _ = toy_setup()
     wrapper = LayerPositioningOptimWrapperConstructor(dict(
@@ -492,14 +550,17 @@ def test_phase_switch_keeps_exactly_top_k_and_writes_outputs(uninterrupted):
     work, log = uninterrupted
     ranking = json.loads((work / 'gate_ranking.json').read_text())
     assert ranking['iter'] == 3 and len(ranking['selected']) == 3
-    best = [block for block, _ in ranking['ranking'][:3]]
-    assert ranking['selected'] == best
+    best = ranking['selected']
     state = lora_state(work)
     assert state['phase'] == 'finetune'
     blocks = {k.split('.attn')[0].split('.mlp')[0] for k in state['state'] if 'lora_A' in k}
     assert blocks == set(best)
-    gate_keys = {k[:-len('.lora_gate.alpha')] for k in state['state'] if k.endswith('gate.alpha')}
-    assert gate_keys == set(best)
+    gates = {k[:-len('.lora_gate.alpha')]: float(torch.sigmoid(v))
+             for k, v in state['state'].items() if k.endswith('gate.alpha')}
+    assert set(gates) == set(best)
+    searched = dict(ranking['ranking'])  # the kept gates, frozen since the switch, still hold
+    for block, gate in gates.items():  # the values the ranking was made of
+        assert gate == pytest.approx(searched[block], abs=1e-6)
     for name in ('gate_trajectory.png', 'gate_ranking.md', 'data_split.json',
                  'bilalora_adapter.pth', 'bilalora_merged.pth'):
         assert (work / name).is_file(), name

@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import ROOT, shared_path
 from mmbilalora.evaluation import fade, load_fade_models
-from mmbilalora.evaluation.fade_reference import FADE_RELEASE_VALUES
+from helpers.fade_reference import FADE_RELEASE_VALUES
 from mmbilalora.evaluation.metrics import EntropyMetric, FADEMetric, NIQEMetric
 from mmbilalora.utils.image_io import read_rgb
 

@@ -67,7 +67,7 @@ def test_base_checkpoint_loads_in_one_line_and_partial_adapters_stay_loud(monkey
 
 
 def test_corrupt_or_foreign_files_get_our_message_only(tmp_path):
-    from mmbilalora.compat import CheckpointReadError, load_from_local_weights_only
+    from mmbilalora.utils.checkpoint_io import CheckpointReadError, read_checkpoint
     from mmbilalora.models.lora import read_adapter
     garbage = tmp_path / 'photo.pth'
     garbage.write_bytes(b'\xff\xd8\xff\xe0 not a checkpoint' * 10)
@@ -80,7 +80,7 @@ def test_corrupt_or_foreign_files_get_our_message_only(tmp_path):
                          (foreign, 'argparse.Namespace'),
                          (truncated, 'not a PyTorch checkpoint, or truncated')):
         with pytest.raises(CheckpointReadError) as err:
-            load_from_local_weights_only(str(path))
+            read_checkpoint(str(path))
         message = str(err.value)
         assert reason in message and str(path) in message
         assert 'weights_only' not in message and '\n' not in message

@@ -1,39 +1,103 @@
-"""The pinned stack imports together and the plugin populates MMagic's registries."""
-import importlib
+"""What the install must provide: the pinned stack, mmcv's compiled ops, and MMagic's registries
+holding every name the plugin registers and every type its configs use."""
+import glob
+import os.path as osp
+import re
+from importlib.metadata import version
 
 import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import ROOT
 
 
-@pytest.mark.parametrize('name', ['torch', 'mmengine', 'mmcv', 'mmagic', 'open_clip', 'pyiqa'])
-def test_stack_package_imports(name):
-    assert importlib.import_module(name).__name__ == name
+def pinned_versions():
+    """``{distribution: version}`` of every ``name==version`` line of the environment's
+    requirements (the browser UI's, requirements/ui.txt, live in another environment)."""
+    pins = {}
+    for name in ('torch.txt', 'stack.txt', 'nodeps.txt'):
+        path = osp.join(ROOT, 'requirements', name)
+        with open(path) as f:
+            for line in f:
+                match = re.match(r'^([A-Za-z0-9_.\-]+)==([^\s#]+)', line.strip())
+                if match:
+                    pins[match.group(1)] = match.group(2)
+    return pins
 
 
-def test_mmcv_has_compiled_ops():
-    from mmcv.ops import DeformConv2d  # noqa: F401  (fails without the compiled extension)
-    import mmcv
-    assert mmcv.__version__ == '2.1.0'
+def test_installed_versions_match_the_pins():
+    pins = pinned_versions()
+    assert {'torch', 'mmengine', 'mmagic', 'diffusers', 'open_clip_torch'} <= set(pins)
+    for name, pinned in pins.items():
+        assert version(name).split('+')[0] == pinned, name
+    assert version('mmcv') == '2.1.0'  # built from source by tools/install_env.sh
+    assert int(version('numpy').split('.')[0]) < 2  # requirements/stack.txt: numpy<2
 
 
-def test_mmagic_editors_import():
-    import mmagic.models  # noqa: F401  (imports every editor, some need mmcv.ops)
+def test_mmcv_compiled_deform_conv_runs():
+    """mmcv's compiled DeformConv2d: zero offsets give the plain convolution; an offset of one
+    pixel to the right samples the input shifted by one column."""
+    from mmcv.ops import DeformConv2d
+    torch.manual_seed(0)
+    conv = DeformConv2d(4, 5, 3, padding=1, bias=False)
+    x = torch.randn(1, 4, 7, 7)
+    offset = torch.zeros(1, 2 * 3 * 3, 7, 7)  # (dy, dx) per kernel position
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x, offset), F.conv2d(x, conv.weight, padding=1))
+        offset[:, 1::2] = 1.0
+        shifted = F.conv2d(F.pad(x[..., 1:], (0, 1)), conv.weight, padding=1)
+        torch.testing.assert_close(conv(x, offset)[..., 1:], shifted[..., 1:])
 
 
 def test_plugin_registers_its_modules():
     import mmbilalora  # noqa: F401
-    from mmagic.registry import DATASETS, MODELS, TRANSFORMS
-    for name in ('DehazeFormer', 'LoRAConv2d', 'LoRALinear', 'LayerGate'):
-        assert name in MODELS.module_dict, name
-    for name in ('SyntheticHaze', 'LoadImageFromFileChecked'):
-        assert name in TRANSFORMS.module_dict, name
-    for name in ('ImageFolderDataset', 'PairedHazeDataset'):
-        assert name in DATASETS.module_dict, name
+    from mmagic.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
+    expected = {
+        MODELS: ('DehazeFormer', 'DEANet', 'BiLaLoRADehazer', 'LoRAConv2d', 'LoRALinear',
+                 'LayerGate', 'CLIPHazeClearLoss', 'DehazeDataPreprocessor'),
+        TRANSFORMS: ('SyntheticHaze', 'LoadImageFromFileChecked', 'RandomSquareCrop'),
+        DATASETS: ('ImageFolderDataset', 'PairedHazeDataset', 'BilevelSplitDataset'),
+        HOOKS: ('BiLaLoRAHook', 'TestReportHook'),
+        METRICS: ('FADE', 'NIQENoRef', 'Entropy'),
+    }
+    for registry, names in expected.items():
+        for name in names:
+            module = registry.get(name)
+            assert module is not None and module.__module__.startswith('mmbilalora.'), name
 
 
-def test_custom_imports_in_config_registers_plugin(tmp_path):
+def config_types(node):
+    """Every ``type`` string in a config dict, recursively (a LoRA search space names module
+    classes, not registered types: left out)."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type']
+        for key, value in node.items():
+            if key != 'search_space':
+                yield from config_types(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from config_types(value)
+
+
+CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+                 if '_base_' not in p)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_every_type_in_the_configs_is_registered(path):
+    """Built through ``custom_imports`` alone, as tools/train.py does."""
+    import mmagic.registry
+    import mmengine.registry
     from mmengine.config import Config
-    cfg_file = tmp_path / 'cfg.py'
-    cfg_file.write_text("custom_imports = dict(imports=['mmbilalora'])\nmodel = dict(type='x')\n")
-    Config.fromfile(str(cfg_file))
-    from mmagic.registry import MODELS
-    assert 'DehazeFormer' in MODELS.module_dict
+    from mmengine.registry import Registry, init_default_scope
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['mmbilalora']
+    init_default_scope('mmagic')
+    all_registries = [r for module in (mmagic.registry, mmengine.registry)
+                      for r in vars(module).values() if isinstance(r, Registry)]
+    types = set(config_types(cfg.to_dict()))
+    assert types
+    missing = {t for t in types if not any(r.get(t) is not None for r in all_registries)}
+    assert not missing, missing

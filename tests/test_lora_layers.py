@@ -66,11 +66,25 @@ def test_conv_delta_matches_explicit_conv(kwargs, device):
 
 
 def test_conv_matches_loralib_form_for_square_kernel():
+    """loralib's ConvLoRA: W + (B @ A).view(W.shape) * lora_alpha / r, element by element (small
+    integers, so every product and sum is exact)."""
     conv = nn.Conv2d(5, 7, 3)
     lora = LoRAConv2d.from_base(conv, r=8, lora_alpha=16)
     assert lora.lora_A.shape == (8 * 3, 5 * 3)
     assert lora.lora_B.shape == (7 * 3, 8 * 3)
     assert lora.scaling == 2.0
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        lora.lora_A.copy_(torch.randint(-3, 4, lora.lora_A.shape, generator=g))
+        lora.lora_B.copy_(torch.randint(-3, 4, lora.lora_B.shape, generator=g))
+    A, B, delta = lora.lora_A, lora.lora_B, lora.delta_weight()
+    for o, i, p, q in [(0, 0, 0, 0), (6, 4, 2, 2), (3, 1, 0, 2), (5, 2, 1, 0), (1, 3, 2, 1)]:
+        row, col = divmod(((o * 5 + i) * 3 + p) * 3 + q, 5 * 3)  # the row-major view of B @ A
+        expected = 2.0 * sum(B[row, j].item() * A[j, col].item() for j in range(8 * 3))
+        assert delta[o, i, p, q].item() == expected
+    x = torch.randn(2, 5, 9, 9)
+    assert torch.equal(lora(x), F.conv2d(x, conv.weight + (B @ A).view(7, 5, 3, 3) * 2.0,
+                                         conv.bias))
 
 
 def test_linear_identity_delta_and_dropout_branch():
@@ -125,13 +139,13 @@ def test_merge_unmerge_is_exact_and_to_base_restores_class(device):
     x = torch.randn(1, 4, 9, 9, device=device)
     adapted = lora(x)
     lora.merge()
-    torch.testing.assert_close(lora(x), adapted, atol=1e-5, rtol=1e-5)
+    assert torch.equal(lora(x), adapted)
     lora.unmerge()
     assert torch.equal(lora.weight, original)
     base = lora.to_base(merge=True)
     assert type(base) is nn.Conv2d
     assert set(base.state_dict()) == {'weight', 'bias'}
-    torch.testing.assert_close(base(x), adapted, atol=1e-5, rtol=1e-5)
+    assert torch.equal(base(x), adapted)
     plain = lora.to_base(merge=False)
     assert torch.equal(plain.weight, original)
 
@@ -139,3 +153,61 @@ def test_merge_unmerge_is_exact_and_to_base_restores_class(device):
 def test_rank_must_be_positive():
     with pytest.raises(ValueError, match='rank'):
         LoRALinear.from_base(nn.Linear(3, 3), r=0)
+
+
+def test_layers_are_built_by_the_base_constructor_and_adopt_the_base_tensors():
+    """No module state is copied: the LoRA layer is what ``nn.Conv2d(...)`` builds (same random
+    draws), plus the base layer's Parameter objects and train/eval mode."""
+    torch.manual_seed(5)
+    plain = nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=1, groups=2, padding_mode='reflect')
+    plain_a = torch.empty(2 * 3, 2 * 3)
+    nn.init.kaiming_uniform_(plain_a, a=5**0.5)
+    torch.manual_seed(5)
+    built = LoRAConv2d(4, 6, 3, stride=2, padding=1, groups=2, padding_mode='reflect', r=2)
+    assert torch.equal(built.weight, plain.weight) and torch.equal(built.lora_A, plain_a)
+
+    base = plain.eval()
+    hook_calls = []
+    base.register_forward_hook(lambda *_: hook_calls.append('base'))
+    lora = LoRAConv2d.from_base(base, r=2)
+    assert type(lora) is LoRAConv2d and not lora.training and not lora.lora_dropout.training
+    assert lora.weight is base.weight and lora.bias is base.bias
+    assert (lora.stride, lora.padding, lora.groups, lora.padding_mode) == ((2, 2), (1, 1), 2,
+                                                                          'reflect')
+    assert list(lora.state_dict()) == ['weight', 'bias', 'lora_A', 'lora_B']
+    x = torch.randn(1, 4, 8, 8)
+    lora(x)
+    assert hook_calls == []  # hooks stay with the layer they were registered on
+    handle = lora.register_forward_hook(lambda *_: hook_calls.append('lora'))
+    lora(x)
+    handle.remove()
+    lora(x)
+    assert hook_calls == ['lora']
+    plain_again = lora.to_base(merge=False)
+    assert type(plain_again) is nn.Conv2d and plain_again.weight is base.weight
+    assert not plain_again.training and plain_again.padding_mode == 'reflect'
+    assert torch.equal(plain_again(x), base(x))
+
+
+class Doubled(nn.Module):
+
+    def forward(self, weight):
+        return 2 * weight
+
+
+def test_parametrisation_on_the_lora_layer_applies_and_parametrised_bases_are_refused():
+    from torch.nn.utils import parametrize
+    torch.manual_seed(6)
+    lora = LoRALinear.from_base(nn.Linear(4, 3), r=2, lora_alpha=2)
+    randomize_lora(lora)
+    parametrize.register_parametrization(lora, 'weight', Doubled())
+    x = torch.randn(5, 4)
+    stored = lora.parametrizations.weight.original
+    expected = F.linear(x, 2 * stored + lora.lora_B @ lora.lora_A, lora.bias)
+    assert torch.equal(lora(x), expected)
+    with pytest.raises(ValueError, match='parametrised'):
+        lora.merge()
+    base = nn.Linear(4, 3)
+    parametrize.register_parametrization(base, 'weight', Doubled())
+    with pytest.raises(ValueError, match='parametrised'):
+        LoRALinear.from_base(base, r=2)

@@ -38,10 +38,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmbilalora  # noqa: E402,F401
 from mmbilalora.apis import PromptRouter, dehaze_array, load_dehazer  # noqa: E402
 from mmbilalora.datasets import scan_images  # noqa: E402
-from mmbilalora.engine.hooks.test_report_hook import safe_output_path  # noqa: E402
 from mmbilalora.models.lora import adapter_info, set_adapter  # noqa: E402
 from mmbilalora.utils.atomic_io import atomic_dump_json  # noqa: E402
-from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
+from mmbilalora.utils.image_io import read_rgb, safe_output_path, write_rgb  # noqa: E402
 
 BASE = 'base'
 AUTO = 'auto'

@@ -107,7 +107,7 @@ def main() -> None:
         folders = write_target_set(osp.join(args.work_dir, 'target'))
         train_dir, clear_dir = folders['train'], folders['eval/clear']
         eval_paths = scan_images(folders['eval/hazy'])
-    from mmbilalora.models.losses.clip_weights import choose_guidance
+    from mmbilalora.apis.guidance import choose_guidance
     clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
     print(f'[demo] guidance weights: {source}', flush=True)
 

@@ -14,8 +14,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.compat import load_from_local_weights_only  # noqa: E402
 from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
+from mmbilalora.utils.checkpoint_io import read_checkpoint  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -28,7 +28,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise ValueError('OUT must differ from CKPT (inputs are never overwritten).')
-    checkpoint = load_from_local_weights_only(args.checkpoint, map_location='cpu')
+    checkpoint = read_checkpoint(args.checkpoint, map_location='cpu')
     state = {k: v for k, v in checkpoint['state_dict'].items() if k.startswith('generator.')}
     if not state:
         raise ValueError(f'{args.checkpoint!r} has no generator.* weights.')

@@ -13,9 +13,9 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.compat import load_from_local_weights_only  # noqa: E402
 from mmbilalora.models.editors.dea_net import reparameterize_dea_net  # noqa: E402
 from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
+from mmbilalora.utils.checkpoint_io import read_checkpoint  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -28,7 +28,7 @@ def main(argv=None) -> None:
     if osp.abspath(args.out) == osp.abspath(args.checkpoint):
         raise ValueError('OUT_CKPT must differ from TRAIN_CKPT (inputs are never overwritten).')
     try:
-        checkpoint = load_from_local_weights_only(args.checkpoint, map_location='cpu')
+        checkpoint = read_checkpoint(args.checkpoint, map_location='cpu')
     except Exception as err:
         raise ValueError(f'Cannot read checkpoint {args.checkpoint!r}: {err}') from err
     key = next((k for k in ('state_dict', 'model') if isinstance(checkpoint.get(k), dict)), None)

@@ -4,6 +4,9 @@
                          [--skip-existing] [--cfg-options k=v ...]
                          [--launcher none|pytorch|slurm|mpi]
 
+``--out`` is MMagic's (its tools/test.py): a hook dumps the test metrics with ``mmengine.dump``
+when testing ends (format from the suffix: .json, .yaml or .pkl), here written atomically through
+the ``atomic_local`` file backend.
 Unless ``--no-report`` is given, the output images and a per-image / mean report
 (``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (TestReportHook).
 On a folder of unlabeled photos (``ImageFolderDataset(skip_unreadable=True)``, as in the
@@ -17,14 +20,15 @@ import os.path as osp
 import sys
 from typing import List
 
+import mmengine
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
-from mmbilalora.compat import CheckpointReadError
 from mmbilalora.datasets import scan_images
 from mmbilalora.engine.hooks import TestReportHook
-from mmbilalora.utils.atomic_io import atomic_dump_json
+from mmbilalora.utils.checkpoint_io import CheckpointReadError
 from mmbilalora.utils.cli import add_runner_args, load_config
 
 
@@ -32,7 +36,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model (mmbilalora)')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='JSON file to write the metric results to')
+    parser.add_argument('--out', help='file to save the metric results to (.json, .yaml, .pkl)')
     parser.add_argument('--no-report', action='store_true',
                         help='do not write output images and the per-image report')
     parser.add_argument('--skip-existing', action='store_true',
@@ -41,15 +45,15 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-class SaveMetricsHook(Hook):
-    """Write the test metrics to a JSON file (atomically) when testing ends."""
+class SaveMetricHook(Hook):
+    """MMagic's ``--out`` hook, writing atomically (on the main process)."""
 
     def __init__(self, out: str):
         self.out = out
 
     def after_test_epoch(self, runner, metrics=None) -> None:
-        if metrics is not None:
-            atomic_dump_json({k: float(v) for k, v in metrics.items()}, self.out)
+        if metrics is not None and is_main_process():
+            mmengine.dump(metrics, self.out, backend_args=dict(backend='atomic_local'))
 
 
 def done_keys(report_root: str, data_root: str) -> List[str]:
@@ -82,7 +86,7 @@ def main() -> int:
 
     runner = Runner.from_cfg(cfg)
     if args.out:
-        runner.register_hook(SaveMetricsHook(args.out), 'LOWEST')
+        runner.register_hook(SaveMetricHook(args.out), 'LOWEST')
     if not args.no_report:
         runner.register_hook(TestReportHook(resume=args.skip_existing))
     loop = runner.test_loop

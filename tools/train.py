@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
-from mmbilalora.compat import CheckpointReadError
+from mmbilalora.utils.checkpoint_io import CheckpointReadError
 from mmbilalora.utils.cli import add_runner_args, load_config
 
 

@@ -4,7 +4,7 @@
 # (targets.recursive=False). r=8, lora_alpha=16: 405,504 LoRA weights over the space, 110,592 on
 # three level-3 blocks. targets.recursive=True also adapts the level-3 attention convs.
 _base_ = [
-    '../_base_/default_runtime.py',
+    '../_base_/bilalora_runtime.py',
     '../_base_/datasets/unlabeled_hazy_bilevel.py',
     '../_base_/schedules/bilalora.py',
 ]
@@ -22,9 +22,6 @@ model = dict(
         targets=dict(types=('Conv2d', ), recursive=False),
         r=8, lora_alpha=16, dropout=0.0, gate=True),
     loss=dict(type='CLIPHazeClearLoss', clip_model='ViT-B-32', pretrained='openai'))
-
-log_processor = dict(by_epoch=True)
-default_hooks = dict(checkpoint=dict(by_epoch=True, interval=5))
 
 # Set load_from to a deployed DEA-Net checkpoint (tools/reparam_dea_net.py output, or the
 # official *_simplified.pk weights).

@@ -9,7 +9,7 @@
 #       load_from=PRETRAINED.pth train_dataloader.dataset.dataset.data_root=data/RTTS \
 #       val_dataloader.dataset.data_root=data/RTTS test_dataloader.dataset.data_root=data/RTTS
 _base_ = [
-    '../_base_/default_runtime.py',
+    '../_base_/bilalora_runtime.py',
     '../_base_/models/dehazeformer-t.py',
     '../_base_/datasets/unlabeled_hazy_bilevel.py',
     '../_base_/schedules/bilalora.py',
@@ -29,9 +29,6 @@ model = dict(
         r=4, lora_alpha=8, dropout=0.0, gate=True),
     loss=dict(type='CLIPHazeClearLoss', clip_model='ViT-B-32', pretrained='openai',
               prompts=(('a photo with haze', 'a clear photo'), )))
-
-log_processor = dict(by_epoch=True)
-default_hooks = dict(checkpoint=dict(by_epoch=True, interval=5))
 
 # Set load_from to the synthetic-haze pretraining checkpoint (a BaseEditModel checkpoint: its
 # generator keys load into the unchanged base parameter names of the LoRA layers).

@@ -6,7 +6,7 @@
 # (--resize-multiple 16 --tile 0 reproduces their test script) or `tools/test.py CONFIG
 # DIR/base.pth` (test_cfg.resize_multiple=16 applies the same sizing there).
 _base_ = [
-    '../_base_/default_runtime.py',
+    '../_base_/unlabeled_runtime.py',
     '../_base_/datasets/unlabeled_hazy_test.py',
 ]
 experiment_name = 'dea-net_authors'

@@ -4,7 +4,7 @@
 #       configs/dehazeformer/dehazeformer-t_test-unlabeled.py CHECKPOINT \
 #       --cfg-options test_dataloader.dataset.data_root=data/RTTS
 _base_ = [
-    '../_base_/default_runtime.py',
+    '../_base_/unlabeled_runtime.py',
     '../_base_/models/dehazeformer-t.py',
     '../_base_/datasets/unlabeled_hazy_test.py',
 ]

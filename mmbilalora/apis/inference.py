@@ -9,10 +9,10 @@ from mmagic.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from ..compat import load_from_local_weights_only
 from ..models.data_preprocessors import PixelConvention, pixel_convention
 from ..models.lora import load_adapter, set_adapter
 from ..models.utils import pad_to_multiple, resize_bicubic, resize_to_multiple
+from ..utils.checkpoint_io import read_checkpoint
 
 
 @dataclass
@@ -65,7 +65,7 @@ def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] 
     init_default_scope(cfg.get('default_scope', 'mmagic'))
     generator = MODELS.build(cfg.model.generator)
     if checkpoint:
-        loaded = load_from_local_weights_only(checkpoint, map_location='cpu')
+        loaded = read_checkpoint(checkpoint, map_location='cpu')
         missing, unexpected = generator.load_state_dict(_generator_state(loaded, checkpoint),
                                                         strict=False)
         if missing or unexpected:
@@ -119,13 +119,14 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
 
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
-    ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global statistics, such as
-    DehazeFormer's RLN and SKFusion pooling, see each tile's statistics instead of the whole
-    image's; ``tile=None`` processes the image at once). Each tile is reflection-padded to
-    ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces the authors' test-time
-    sizing instead of padding: the network input is resized (bicubic, antialiased) to the largest
-    multiple of N on each side, given to the network as it is, and the output resized back to the
-    tile's size (see ``mmbilalora.models.utils.resize_to_multiple``).
+    ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global
+    statistics, such as DehazeFormer's RLN and SKFusion pooling, see each tile's statistics
+    instead of the whole image's; ``tile=None`` processes the image at once). Each tile is
+    reflection-padded to ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces
+    the authors' test-time sizing instead of padding: the network input is resized (bicubic,
+    antialiased) to the largest multiple of N on each side, given to the network as it is, and
+    the output resized back to the tile's size (see
+    ``mmbilalora.models.utils.resize_to_multiple``).
     """
     h, w = rgb.shape[:2]
     out = np.zeros((h, w, 3), np.float32)

@@ -7,19 +7,16 @@ hazy prompts' normalised text embeddings, renormalised (CLIP's prompt ensembling
 CLIP embedding is compared with each (cosine) and the highest-scoring adapter is chosen. The
 guidance CLIP is the one the H2C loss would use: real ViT-B-32 when its weights are available
 locally, else the compact haze-aware CLIP shipped in ``checkpoints/haze_clip_tiny``
-(:func:`choose_guidance`); nothing is downloaded.
+(:func:`~mmbilalora.apis.guidance.choose_guidance`); nothing is downloaded.
 """
-import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.losses.clip_weights import build_frozen_clip, choose_guidance
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-COMPACT_CLIP = osp.join(ROOT, 'checkpoints', 'haze_clip_tiny')
+from ..models.losses.clip_weights import build_frozen_clip
+from .guidance import choose_guidance
 
 
 class PromptRouter:
@@ -40,7 +37,7 @@ class PromptRouter:
                              f'{empty or "any"} (adapter files written before prompts were '
                              'stored have none: tools/dehaze.py --prompt NAME=TEXT adds them).')
         if clip_model is None:
-            clip_model, pretrained, self.guidance = choose_guidance(COMPACT_CLIP)
+            clip_model, pretrained, self.guidance = choose_guidance()
         else:
             self.guidance = f'{clip_model} ({pretrained})'
         bundle = build_frozen_clip(clip_model, pretrained)

@@ -1,3 +1,7 @@
 from .atomic_io import atomic_dump_json, atomic_open, atomic_write_bytes
+from .checkpoint_io import CheckpointReadError, read_checkpoint
 
-__all__ = ['atomic_open', 'atomic_write_bytes', 'atomic_dump_json']
+__all__ = [
+    'atomic_open', 'atomic_write_bytes', 'atomic_dump_json', 'CheckpointReadError',
+    'read_checkpoint'
+]

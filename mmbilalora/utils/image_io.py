@@ -7,8 +7,11 @@ Documented handling of unusual inputs (:func:`read_rgb`):
 - 16-bit images are scaled to 8 bits (value / 257, rounded);
 - an alpha channel is dropped (RGBA, LA, palette with transparency);
 - a file that is not an image, or is truncated, raises ``ValueError`` naming the file.
+
+Outputs never replace their input (:func:`safe_output_path`).
 """
 import os.path as osp
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -56,3 +59,12 @@ def write_rgb(path: str, rgb: np.ndarray) -> None:
         atomic_write_bytes(path, encoded.tobytes())
     else:
         atomic_write_bytes(path, encode_png(rgb))
+
+
+def safe_output_path(out_root: str, relative: str, input_path: Optional[str]) -> str:
+    """``out_root/relative`` with a .png suffix; refuses to point at the input file itself."""
+    target = osp.join(out_root, osp.splitext(relative)[0] + '.png')
+    if input_path and osp.realpath(target) == osp.realpath(input_path):
+        raise ValueError(f'Refusing to overwrite the input image {input_path!r}; choose an output '
+                         'folder outside the input folder.')
+    return target

@@ -11,7 +11,6 @@ train_dataloader = dict(
 val_dataloader = dict(num_workers=0, dataset=dict(indices=1))
 test_dataloader = dict(num_workers=0)
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=5, val_interval=1000)
-param_scheduler = dict(lora=[], gate=[])
 optim_wrapper = dict(lora=dict(optimizer=dict(lr=1e-3)), gate=dict(optimizer=dict(lr=1e-2)))
 custom_hooks = [
     dict(type='BiLaLoRAHook', search_iters=3, top_k=3, log_interval=1, save_adapter=True,

@@ -29,16 +29,7 @@ from mmengine.hooks import Hook
 
 from ...evaluation.metrics.no_reference import NoReferenceMetric, to_uint8_hwc
 from ...utils.atomic_io import atomic_dump_json, atomic_write_bytes
-from ...utils.image_io import write_rgb
-
-
-def safe_output_path(out_root: str, relative: str, input_path: Optional[str]) -> str:
-    """``out_root/relative`` with a .png suffix; refuses to point at the input file itself."""
-    target = osp.join(out_root, osp.splitext(relative)[0] + '.png')
-    if input_path and osp.realpath(target) == osp.realpath(input_path):
-        raise ValueError(f'Refusing to overwrite the input image {input_path!r}; choose an output '
-                         'folder outside the input folder.')
-    return target
+from ...utils.image_io import safe_output_path, write_rgb
 
 
 @HOOKS.register_module()

@@ -71,13 +71,6 @@ class InjectionReport:
     def lora_params(self) -> int:
         return sum(b.lora_params for b in self.blocks)
 
-    def as_dict(self) -> Dict:
-        return dict(
-            blocks=[dict(block=b.block, layers=list(b.layers), lora_params=b.lora_params,
-                         base_params=b.base_params, share=b.share) for b in self.blocks],
-            lora_params=self.lora_params, model_base_params=self.model_base_params,
-            skipped=[list(s) for s in self.skipped])
-
     def table(self) -> str:
         rows = [('block', 'layers', 'LoRA params', 'share of block', 'share of model')]
         for b in self.blocks:

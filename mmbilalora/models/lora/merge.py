@@ -19,8 +19,8 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 
-from ...compat import describe_load_error
 from ...utils.atomic_io import atomic_torch_save
+from ...utils.checkpoint_io import describe_load_error
 from .gate import GATE_ATTR, LayerGate
 from .inject import (LORA_CLASSES, _set_submodule, base_parameters, block_of, layer_gates,
                      lora_layers, remove_lora)

@@ -206,14 +206,3 @@ def build_frozen_clip(model_name: str = 'ViT-B-32',
         FileNotFoundError: a given weights file does not exist.
     """
     return load_clip_source(resolve_clip_source(model_name, pretrained, quick_gelu))
-
-
-def choose_guidance(compact_dir: str) -> Tuple[str, str, str]:
-    """``(clip_model, pretrained, description)`` for ``CLIPHazeClearLoss``: real CLIP ViT-B-32
-    when its weights are available locally (see :func:`local_clip_weights`), else the compact
-    haze-aware CLIP folder ``compact_dir``. Never touches the network."""
-    weights = local_clip_weights('ViT-B-32', 'openai')
-    if weights:
-        return 'ViT-B-32', 'openai', f'real CLIP ViT-B-32 (openai) from {weights}'
-    return ('ViT-B-32', f'local-dir:{compact_dir}',
-            f'compact haze-aware CLIP ({compact_dir}); real CLIP weights not found locally')
