@@ -136,11 +136,17 @@ def test_clear_prob_leaves_the_image_unchanged():
 
 
 def test_natural_airlight_lies_on_the_warm_cool_axis():
-    haze = SyntheticHaze(airlight_colour='natural', airlight_tint=0.1, airlight_range=(0.8, 0.8))
-    for _ in range(100):
-        r, g, b = haze(dict(gt=clear_image(8, 8)))['haze_params']['airlight']
-        assert (r - g) * (g - b) >= -2e-4  # G lies between R and B (up to the 1 % jitter)
-        assert abs(g - 0.8) <= 0.8 * 0.03 + 0.011
+    # colour = 0.8 * (1 + s * (1, 0.3, -1)) + jitter, |s| <= 0.1, |jitter| <= 0.01 per channel
+    shifts = []
+    for i in range(100):
+        haze = SyntheticHaze(airlight_colour='natural', airlight_tint=0.1,
+                             airlight_range=(0.8, 0.8), seed=i)
+        r, g, b = haze(dict(gt=clear_image(8, 8), gt_path='a.png'))['haze_params']['airlight']
+        shift = (r - b) / (2 * 0.8)  # the warm-cool shift, up to the jitter
+        assert abs(shift) <= 0.1 + 0.02 / 1.6 + 1e-6
+        assert abs(g - 0.8 * (1 + 0.3 * shift)) <= 0.01 + 0.3 * 0.02 / 2 + 1e-6
+        shifts.append(shift)
+    assert min(shifts) < -0.05 and max(shifts) > 0.05  # both warm and cool airlight occur
     with pytest.raises(ValueError, match='airlight_colour'):
         SyntheticHaze(airlight_colour='purple')
 

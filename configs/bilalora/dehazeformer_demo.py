@@ -21,7 +21,6 @@ train_dataloader = dict(
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=max_iters + 1)
 optim_wrapper = dict(lora=dict(optimizer=dict(lr=5e-5)), gate=dict(optimizer=dict(lr=1e-2)))
-param_scheduler = dict(lora=[], gate=[])
 custom_hooks = [
     dict(type='BiLaLoRAHook', search_iters=search_iters, top_k=3, log_interval=5,
          save_adapter=True, save_merged=True),
