@@ -42,7 +42,7 @@ def write_sample_split(out_dir: str) -> Dict[str, List[str]]:
 
 
 # Haze of the demo's target domain: coloured, finely non-homogeneous, with sensor noise and JPEG
-# (the pretraining haze is near-grey, smoother and clean).
+# (the base was pretrained on grey, bluish or yellowish airlight, smoother, milder noise).
 TARGET_HAZE = dict(type='SyntheticHaze', beta_range=(1.0, 2.2), airlight_range=(0.6, 0.9),
                    airlight_tint=0.25, depth_modes=('nonhomogeneous', 'mixed'), field_grid=8)
 TARGET_NOISE = dict(type='SensorNoiseJPEG', noise_std=(0.01, 0.03), jpeg_quality=(50, 80))
