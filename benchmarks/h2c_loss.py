@@ -72,7 +72,8 @@ def main() -> None:
         return run
 
     with torch.no_grad():
-        same = abs(loss(base, inp_base).item() - authors_way(loss, tokenizer, base, inp_base).item())
+        same = abs(loss(base, inp_base).item()
+                   - authors_way(loss, tokenizer, base, inp_base).item())
     ours = timed(step(loss), args.repeats, args.device)
     theirs = timed(step(lambda p, i: authors_way(loss, tokenizer, p, i)), args.repeats,
                    args.device)

@@ -73,7 +73,8 @@ def main() -> None:
     torch.manual_seed(0)
     x = torch.rand(args.batch, 3, args.size, args.size)
     print(f'batch {args.batch} at {args.size}x{args.size}, CPU, {torch.get_num_threads()} '
-          f'threads, fastest of {args.repeats} alternating runs; r=8, lora_alpha=16, whole search space')
+          f'threads, fastest of {args.repeats} alternating runs; r=8, lora_alpha=16, '
+          'whole search space')
     print(f'{"network":16s} {"base train":>11s} {"LoRA train":>11s} {"(a) ratio":>9s} '
           f'{"base infer":>11s} {"merged":>9s} {"(b) ratio":>9s}')
     for name, (cfg, lora_cfg) in NETWORKS.items():
