@@ -1,6 +1,5 @@
 """The authors' conventions and released file layouts (files built here in their key layout with
 random weights): conversion, loading, and their test script's output reproduced."""
-import os
 import os.path as osp
 import subprocess
 import sys

@@ -115,7 +115,8 @@ def pseudo_depth(mode: str, shape: Tuple[int, int], rng: np.random.Generator,
 
 def apply_scattering_model(clear: np.ndarray, transmission: np.ndarray,
                            airlight: np.ndarray) -> np.ndarray:
-    """I = J t + A (1 - t) for J (H, W, C) in [0, 1], t (H, W), A (C,); returns float32 (H, W, C)."""
+    """I = J t + A (1 - t) for J (H, W, C) in [0, 1], t (H, W), A (C,); returns float32
+    (H, W, C)."""
     t = transmission[..., None]
     return (clear * t + airlight[None, None, :] * (1 - t)).astype(np.float32)
 
@@ -223,7 +224,8 @@ class SyntheticHaze(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         clear = results[self.in_key]
         if clear.ndim != 3:
-            raise ValueError(f'SyntheticHaze expects an (H, W, C) image in results[{self.in_key!r}],'
+            raise ValueError('SyntheticHaze expects an (H, W, C) image in '
+                             f'results[{self.in_key!r}],'
                              f' got shape {clear.shape}')
         rng = self._rng(results)
         mode = self.depth_modes[rng.integers(len(self.depth_modes))]
