@@ -18,15 +18,17 @@ DAY_PROMPTS = [('a photo with haze', 'a clear photo')]
 NIGHT_PROMPTS = [('a dark photo with haze', 'a clear photo')]
 
 
-def base_net(seed: int = 0):
+def base_net(seed: int = 0, arch: str = 't'):
     init_default_scope('mmagic')
     torch.manual_seed(seed)
-    return MODELS.build(dict(type='DehazeFormer', arch='t')).eval()
+    return MODELS.build(dict(type='DehazeFormer', arch=arch)).eval()
 
 
-def make_adapter(path, blocks, r, seed, prompts, description, gate_alpha, scale=0.05):
-    """A trained-looking adapter: random non-zero LoRA B (std ``scale``) and gate alphas."""
-    net = base_net()
+def make_adapter(path, blocks, r, seed, prompts, description, gate_alpha, scale=0.05,
+                 arch='t'):
+    """A trained-looking adapter for DehazeFormer-``arch``: random non-zero LoRA B (std
+    ``scale``) and gate alphas."""
+    net = base_net(arch=arch)
     inject_lora(net, search_space=blocks, targets=dict(exclude=('*meta*', )), r=r,
                 verbose=False)
     generator = torch.Generator().manual_seed(seed)

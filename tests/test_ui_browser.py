@@ -51,15 +51,17 @@ def wait_for_http(url, process, timeout=300):
 
 @pytest.fixture(scope='module')
 def ui(tmp_path_factory):
-    """The UI on a free port, with two test adapters (random LoRA weights, day / night
-    prompts) so that the page offers base, day, night and auto."""
+    """The UI on its default (shipped) base on a free port, with two test adapters for that
+    architecture (random LoRA weights, day / night prompts) so that the page offers base, day,
+    night and auto."""
     from test_adapter_bank import DAY_PROMPTS, NIGHT_PROMPTS, make_adapter
     work = tmp_path_factory.mktemp('ui')
     adapters = []
     for name, blocks, prompts in (('day', ['layer3.blocks.*'], DAY_PROMPTS),
                                   ('night', ['layer2.blocks.*'], NIGHT_PROMPTS)):
         path = make_adapter(work / f'{name}.pth', blocks, 4, len(adapters), prompts,
-                            f'test adapter (random weights), {name} prompts', 0.0, scale=0.002)
+                            f'test adapter (random weights), {name} prompts', 0.0, scale=0.002,
+                            arch='t-conv')
         adapters.append(f'{name}={path}')
     port = free_port()
     log = open(work / 'ui.log', 'w')
