@@ -6,7 +6,7 @@
 # (mean(clear) / mean(hazy)) ** g, g uniform in 0-0.6 (SyntheticHaze's exposure_compensation;
 # haze-free samples are unchanged), while the reference stays the clear photo: the network learns
 # to give back the scene's brightness instead of darkening it (stage 1 alone kept 0.72 of the
-# input's mean luma on real hazy photos). 450 iterations of AdamW, lr 1.6e-4 (where stage 1
+# input's mean luma on four real hazy photos). 450 iterations of AdamW, lr 1.6e-4 (where stage 1
 # stopped) with cosine decay to 1e-6.
 #   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_pretrain.py
 #   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_clear-pristine.py
