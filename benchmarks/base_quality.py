@@ -28,15 +28,14 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
 sys.path.insert(0, ROOT)
 import mmbilalora  # noqa: E402,F401
-from mmbilalora.apis import dehaze_array, load_dehazer  # noqa: E402
+from mmbilalora.apis import (SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,  # noqa: E402
+                             dehaze_array, load_dehazer)
 from mmbilalora.datasets import scan_images  # noqa: E402
 from mmbilalora.evaluation.offline import build_metrics, score_images  # noqa: E402
 from mmbilalora.utils.atomic_io import atomic_dump_json  # noqa: E402
 from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
 
-BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
-BASE = ('base', osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py'),
-        osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth'), None)
+BASE = ('base', SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT, None)
 
 
 def parse_model(text: str):

@@ -33,9 +33,6 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
-BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
-BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
-BASE_CHECKPOINT = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
 # The LoRA of configs/bilalora/dehazeformer_rtts.py: every block, no depthwise convs, r = 4.
 SEARCH_SPACE = dict(search_space=['layer*.blocks.*'], r=4, lora_alpha=8,
                     targets=dict(types=('Conv2d', 'Linear'), exclude=('*meta*', 'attn.conv')))
@@ -225,9 +222,9 @@ def main() -> None:
     from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
 
     from mmbilalora.models.losses import CLIPHazeClearLoss
-    from mmbilalora.apis.guidance import choose_guidance
-    clip_model, pretrained, source = choose_guidance(osp.join(ROOT, 'checkpoints',
-                                                              'haze_clip_tiny'))
+    from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,
+                                 choose_guidance)
+    clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
     loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1),
                                 augment_views=args.augment_views)
 
@@ -249,7 +246,7 @@ def main() -> None:
     fade_dir = osp.join(SHARED, 'fade')
     fade_models = load_fade_models(fade_dir) if osp.isdir(fade_dir) else None
 
-    base = load_dehazer(BASE_CONFIG, BASE_CHECKPOINT).generator.train()
+    base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT).generator.train()
     results = {'hazy input (B)': None}
     from mmagic.evaluation.metrics.psnr import psnr
     from mmagic.evaluation.metrics.ssim import ssim

@@ -29,16 +29,15 @@ from mmengine.runner import Runner
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import mmbilalora  # noqa: E402,F401
-from mmbilalora.apis import PromptRouter, dehaze_array, load_dehazer  # noqa: E402
+from mmbilalora.apis import (SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,  # noqa: E402
+                             PromptRouter, dehaze_array, load_dehazer)
 from mmbilalora.apis.guidance import choose_guidance  # noqa: E402
 from mmbilalora.models.lora import (adapter_info, list_adapters, load_adapter,  # noqa: E402
                                     set_adapter)
 from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
 
 BASE, AUTO = 'base', 'auto'
-BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
-DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
-DEFAULT_CHECKPOINT = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
+DEFAULT_CONFIG, DEFAULT_CHECKPOINT = SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT
 ADAPT_CONFIG = osp.join(ROOT, 'configs', 'bilalora', 'dehazeformer_demo.py')
 PREVIEW_SIDE = 768
 

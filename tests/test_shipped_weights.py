@@ -6,12 +6,11 @@ import warnings
 import numpy as np
 import torch
 
-from conftest import ROOT, shared_path
+from conftest import shared_path
 
-BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
-BASE = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
-BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
-COMPACT = osp.join(ROOT, 'checkpoints', 'haze_clip_tiny')
+from mmbilalora.apis import COMPACT_CLIP as COMPACT
+from mmbilalora.apis import SHIPPED_BASE_CHECKPOINT as BASE
+from mmbilalora.apis import SHIPPED_BASE_CONFIG as BASE_CONFIG
 
 
 def test_base_checkpoint_is_small_loads_and_dehazes_synthetic_haze():

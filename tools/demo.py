@@ -30,10 +30,6 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 CONFIG = osp.join(ROOT, 'configs', 'bilalora', 'dehazeformer_demo.py')
-BASE_NAME = 'dehazeformer-t-conv_scene-haze_clear-pristine'
-BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', f'{BASE_NAME}.py')
-BASE_CHECKPOINT = osp.join(ROOT, 'checkpoints', f'{BASE_NAME}.pth')
-COMPACT_CLIP = osp.join(ROOT, 'checkpoints', 'haze_clip_tiny')
 FADE_DIR_DEFAULT = osp.join(osp.dirname(ROOT), 'shared', 'fade')
 
 
@@ -107,13 +103,14 @@ def main() -> None:
         folders = write_target_set(osp.join(args.work_dir, 'target'))
         train_dir, clear_dir = folders['train'], folders['eval/clear']
         eval_paths = scan_images(folders['eval/hazy'])
-    from mmbilalora.apis.guidance import choose_guidance
+    from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,
+                                 choose_guidance)
     clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
     print(f'[demo] guidance weights: {source}', flush=True)
 
     train_dir_work = osp.join(args.work_dir, 'bilalora')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir',
-           train_dir_work, '--cfg-options', f'load_from={BASE_CHECKPOINT}',
+           train_dir_work, '--cfg-options', f'load_from={SHIPPED_BASE_CHECKPOINT}',
            f'train_dataloader.dataset.dataset.data_root={train_dir}',
            f'val_dataloader.dataset.data_root={train_dir}',
            f'test_dataloader.dataset.data_root={train_dir}',
@@ -140,8 +137,8 @@ def main() -> None:
     clear = [read_rgb(osp.join(clear_dir, osp.basename(p))) for p in eval_paths] \
         if clear_dir else None
     names = [osp.basename(p) for p in eval_paths]
-    base = load_dehazer(BASE_CONFIG, BASE_CHECKPOINT)
-    adapted = load_dehazer(BASE_CONFIG, BASE_CHECKPOINT,
+    base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
+    adapted = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT,
                            adapter=osp.join(train_dir_work, 'bilalora_adapter.pth'))
     print(f'[demo] evaluating {len(eval_paths)} image(s)', flush=True)
     table, per_image, columns = {}, {}, []

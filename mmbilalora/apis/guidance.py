@@ -5,13 +5,10 @@ benchmark use real CLIP ViT-B-32 (``'openai'``) when its weights are available l
 (``MMBILALORA_CLIP_WEIGHTS`` or the Hugging Face cache), else the compact haze-aware CLIP shipped
 in ``checkpoints/haze_clip_tiny``. Nothing is downloaded.
 """
-import os.path as osp
 from typing import Tuple
 
 from ..models.losses.clip_weights import local_clip_weights
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-COMPACT_CLIP = osp.join(ROOT, 'checkpoints', 'haze_clip_tiny')
+from .shipped import COMPACT_CLIP
 
 
 def choose_guidance(compact_dir: str = COMPACT_CLIP) -> Tuple[str, str, str]:
