@@ -308,17 +308,22 @@ def test_authors_finetune_stage_trains_kept_gates_in_a_fresh_lora_optimizer():
     assert abs(gates[1].item() - before) == pytest.approx(0.05, rel=1e-3)
 
 
-def test_keep_blocks_drops_the_other_adapters_and_returns_their_parameters():
+def layer1_dehazer():
+    """BiLaLoRADehazer on DehazeFormer-t with r = 2 adapters (one gate each) on layer1's blocks."""
     from mmagic.registry import MODELS
     from mmengine.registry import init_default_scope
     init_default_scope('mmagic')
-    model = MODELS.build(dict(
+    return MODELS.build(dict(
         type='BiLaLoRADehazer', generator=dict(type='DehazeFormer', arch='t'),
         lora_cfg=dict(search_space=['layer1.blocks.*'],
                       targets=dict(exclude=('*meta*', 'attn.conv')), r=2, lora_alpha=4,
                       verbose=False),
         loss=dict(type='L1Loss'),
         data_preprocessor=dict(type='DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)))
+
+
+def test_keep_blocks_drops_the_other_adapters_and_returns_their_parameters():
+    model = layer1_dehazer()
     gates = model.gates()
     layers = lora_layers(model.generator)
     kept = 'layer1.blocks.2'
@@ -357,20 +362,11 @@ def test_selection_follows_the_gates_and_kept_gates_stay_frozen_but_scale(tmp_pa
     import types
 
     import torch.nn.functional as F
-    from mmagic.registry import MODELS
     from mmengine.logging import MessageHub
-    from mmengine.registry import init_default_scope
 
     from mmbilalora.engine.hooks import BiLaLoRAHook
-    init_default_scope('mmagic')
     torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='BiLaLoRADehazer', generator=dict(type='DehazeFormer', arch='t'),
-        lora_cfg=dict(search_space=['layer1.blocks.*'],
-                      targets=dict(exclude=('*meta*', 'attn.conv')), r=2, lora_alpha=4,
-                      verbose=False),
-        loss=dict(type='L1Loss'),
-        data_preprocessor=dict(type='DataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)))
+    model = layer1_dehazer()
     alphas = {'layer1.blocks.0': 0.2, 'layer1.blocks.1': -1.0, 'layer1.blocks.2': 1.5,
               'layer1.blocks.3': 0.9}
     assert list(model.gates()) == list(alphas)
