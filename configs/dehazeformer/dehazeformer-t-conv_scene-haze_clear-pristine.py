@@ -1,5 +1,5 @@
-# The shipped base checkpoint (checkpoints/dehazeformer-t-conv_scene-haze_clear-pristine.pth),
-# stage 2: continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run it first) with the
+# Stage 2 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth;
+# stages 3 and 4 follow): continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run it first) with the
 # same haze, views and noise plus camera exposure: a real hazy photo is exposed for the bright
 # haze, so the scene under it is darker than in a synthetic hazy image made from a normally
 # exposed clear photo. Each hazy input is scaled in linear light by
@@ -10,6 +10,7 @@
 # stopped) with cosine decay to 1e-6.
 #   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_pretrain.py
 #   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_clear-pristine.py
+#   (then dehazeformer-t-conv_exposed-haze_clear-pristine.py, dehazeformer-t-conv_metered-...)
 _base_ = './dehazeformer-t-conv_scene-haze_pretrain.py'
 experiment_name = 'dehazeformer-t-conv_scene-haze_clear-pristine'
 work_dir = f'./work_dirs/{experiment_name}'

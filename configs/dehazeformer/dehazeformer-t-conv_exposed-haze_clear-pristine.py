@@ -1,0 +1,57 @@
+# Stage 3 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth),
+# continues stage 2 (dehazeformer-t-conv_scene-haze_clear-pristine.py, after stage 1
+# dehazeformer-t-conv_scene-haze_pretrain.py) with stronger camera exposure. A camera meters the
+# whole hazy scene, so a real hazy photo is about as bright on average as a clear photo of the
+# same scene would be; stage 2's exposure strengths g in 0-0.6 left the network keeping 0.77 of
+# a real hazy photo's mean luma (dark dusk traffic and forest at 0.48-0.53). Here g is uniform in
+# 0.3-1.0 (1.0: the hazy capture has the clear photo's mean linear light), haze-free samples stay
+# unchanged (their gain is 1), the reference stays the clear photo. The airlight may be a little
+# warmer or cooler (tint 0.12: yellow dust, blue mist). 450 iterations of AdamW, lr 1e-4 with
+# cosine decay to 1e-6.
+#   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_pretrain.py
+#   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_scene-haze_clear-pristine.py
+#   python tools/train.py configs/dehazeformer/dehazeformer-t-conv_exposed-haze_clear-pristine.py
+_base_ = './dehazeformer-t-conv_scene-haze_clear-pristine.py'
+experiment_name = 'dehazeformer-t-conv_exposed-haze_clear-pristine'
+work_dir = f'./work_dirs/{experiment_name}'
+load_from = 'work_dirs/dehazeformer-t-conv_scene-haze_clear-pristine/iter_450.pth'
+crop_size = 224
+max_iters = 450
+
+haze = dict(
+    type='SyntheticHaze',
+    beta_range=(0.15, 2.3),
+    beta_sampling='log_uniform',
+    airlight_range=(0.6, 0.95),
+    airlight_colour='natural',
+    airlight_tint=0.12,
+    depth_modes=('scene', 'scene', 'scene', 'homogeneous', 'nonhomogeneous', 'mixed'),
+    clear_prob=0.15,
+    linear_light_prob=0.5,
+    exposure_compensation=(0.3, 1.0))
+noise = dict(type='SensorNoiseJPEG', key='img', noise_std=(0.0, 0.008), jpeg_quality=(60, 95),
+             prob=0.5)
+train_pipeline = [
+    dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
+    dict(type='RandomResizedCrop', keys=['gt'], crop_size=(crop_size, crop_size),
+         scale=(0.15, 1.0), ratio=(3 / 4, 4 / 3)),
+    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
+    haze,
+    noise,
+    dict(type='PackInputs', keys=['img']),
+]
+val_pipeline = [
+    dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
+    dict(type='Crop', keys=['gt'], crop_size=(256, 256), random_crop=False),
+    dict(haze, seed=2026),
+    dict(noise, seed=2026),
+    dict(type='PackInputs', keys=['img']),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(optimizer=dict(lr=1e-4))
+train_cfg = dict(max_iters=max_iters, val_interval=150)
+param_scheduler = dict(T_max=max_iters, eta_min=1e-6)
+default_hooks = dict(checkpoint=dict(interval=150, max_keep_ckpts=3))
