@@ -1,8 +1,8 @@
 # Stage 2 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth;
-# stages 3 and 4 follow): continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run it first) with the
-# same haze, views and noise plus camera exposure: a real hazy photo is exposed for the bright
-# haze, so the scene under it is darker than in a synthetic hazy image made from a normally
-# exposed clear photo. Each hazy input is scaled in linear light by
+# stages 3 and 4 follow): continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run
+# it first) with the same haze, views and noise plus camera exposure: a real hazy photo is
+# exposed for the bright haze, so the scene under it is darker than in a synthetic hazy image
+# made from a normally exposed clear photo. Each hazy input is scaled in linear light by
 # (mean(clear) / mean(hazy)) ** g, g uniform in 0-0.6 (SyntheticHaze's exposure_compensation;
 # haze-free samples are unchanged), while the reference stays the clear photo: the network learns
 # to give back the scene's brightness instead of darkening it (stage 1 alone kept 0.72 of the
