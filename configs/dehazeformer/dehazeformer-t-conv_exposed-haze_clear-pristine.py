@@ -15,38 +15,15 @@ _base_ = './dehazeformer-t-conv_scene-haze_clear-pristine.py'
 experiment_name = 'dehazeformer-t-conv_exposed-haze_clear-pristine'
 work_dir = f'./work_dirs/{experiment_name}'
 load_from = 'work_dirs/dehazeformer-t-conv_scene-haze_clear-pristine/iter_450.pth'
-crop_size = 224
 max_iters = 450
 
-haze = dict(
-    type='SyntheticHaze',
-    beta_range=(0.15, 2.3),
-    beta_sampling='log_uniform',
-    airlight_range=(0.6, 0.95),
-    airlight_colour='natural',
-    airlight_tint=0.12,
-    depth_modes=('scene', 'scene', 'scene', 'homogeneous', 'nonhomogeneous', 'mixed'),
-    clear_prob=0.15,
-    linear_light_prob=0.5,
-    exposure_compensation=(0.3, 1.0))
-noise = dict(type='SensorNoiseJPEG', key='img', noise_std=(0.0, 0.008), jpeg_quality=(60, 95),
-             prob=0.5)
-train_pipeline = [
-    dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
-    dict(type='RandomResizedCrop', keys=['gt'], crop_size=(crop_size, crop_size),
-         scale=(0.15, 1.0), ratio=(3 / 4, 4 / 3)),
-    dict(type='Flip', keys=['gt'], flip_ratio=0.5, direction='horizontal'),
-    haze,
-    noise,
-    dict(type='PackInputs', keys=['img']),
-]
-val_pipeline = [
-    dict(type='LoadImageFromFileChecked', key='gt', channel_order='rgb'),
-    dict(type='Crop', keys=['gt'], crop_size=(256, 256), random_crop=False),
-    dict(haze, seed=2026),
-    dict(noise, seed=2026),
-    dict(type='PackInputs', keys=['img']),
-]
+# Only the haze step changes; the rest of both pipelines is the base config's (`_base_.NAME`
+# reads a variable of the base config).
+haze = dict(_base_.haze, airlight_tint=0.12, exposure_compensation=(0.3, 1.0))
+train_pipeline = [haze if step.type == 'SyntheticHaze' else step
+                  for step in _base_.train_pipeline]
+val_pipeline = [dict(haze, seed=2026) if step.type == 'SyntheticHaze' else step
+                for step in _base_.val_pipeline]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
