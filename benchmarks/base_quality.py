@@ -99,9 +99,10 @@ def main(argv=None) -> None:
     if args.json:
         atomic_dump_json(dict(means=means, images=rows), args.json)
     if args.save:
+        per_model = [hazy_out + clear_out for hazy_out, clear_out in outputs.values()]
         for i, (source, path) in enumerate(zip(hazy + clear, hazy_paths + clear_paths)):
             stem = osp.splitext(osp.basename(path))[0]
-            outs = [(hazy_out + clear_out)[i] for hazy_out, clear_out in outputs.values()]
+            outs = [images[i] for images in per_model]
             for name, out in zip(outputs, outs):
                 write_rgb(osp.join(args.save, name, stem + '.png'), out)
             write_rgb(osp.join(args.save, 'side_by_side', stem + '.png'),

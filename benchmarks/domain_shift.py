@@ -222,9 +222,8 @@ def main() -> None:
     from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
 
     from mmbilalora.models.losses import CLIPHazeClearLoss
-    from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,
-                                 choose_guidance)
-    clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
+    from mmbilalora.apis import SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG, choose_guidance
+    clip_model, pretrained, source = choose_guidance()
     loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1),
                                 augment_views=args.augment_views)
 

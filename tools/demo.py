@@ -103,9 +103,8 @@ def main() -> None:
         folders = write_target_set(osp.join(args.work_dir, 'target'))
         train_dir, clear_dir = folders['train'], folders['eval/clear']
         eval_paths = scan_images(folders['eval/hazy'])
-    from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,
-                                 choose_guidance)
-    clip_model, pretrained, source = choose_guidance(COMPACT_CLIP)
+    from mmbilalora.apis import SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG, choose_guidance
+    clip_model, pretrained, source = choose_guidance()
     print(f'[demo] guidance weights: {source}', flush=True)
 
     train_dir_work = osp.join(args.work_dir, 'bilalora')
