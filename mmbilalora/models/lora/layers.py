@@ -37,10 +37,11 @@ class LoRALayerMixin:
     constructor and then given LoRA weights (:meth:`_init_lora`), as in loralib.
     :meth:`from_base` runs that constructor with the arguments of an existing layer (on the meta
     device, so nothing is allocated or drawn from the random generator), adopts that layer's
-    parameters and sub-modules (the same objects, no copies) and adds the LoRA weights. Nothing else of the base
-    layer is carried over: hooks registered on it stay with it; hooks and parametrisations
-    registered on the LoRA layer behave as on any ``BASE`` module. :meth:`to_base` builds the
-    base class the same way. ``WEIGHT`` / ``BIAS`` name the adapted base parameter and its bias.
+    parameters and sub-modules (the same objects, no copies) and adds the LoRA weights. Nothing
+    else of the base layer is carried over: hooks registered on it stay with it; hooks and
+    parametrisations registered on the LoRA layer behave as on any ``BASE`` module.
+    :meth:`to_base` builds the base class the same way. ``WEIGHT`` / ``BIAS`` name the adapted
+    base parameter and its bias.
     """
 
     BASE: type = nn.Module
