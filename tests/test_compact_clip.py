@@ -80,13 +80,26 @@ def test_direction_cosines_and_ranking_loss_by_hand():
     def d(a, b):
         return float(F.normalize(F.normalize(a, dim=0) - F.normalize(b, dim=0), dim=0)
                      @ direction)
-    for key, (a, b) in dict(c_h=(c, h), o_h=(o, h), p_h=(p, h), q_h=(q, h), o_c=(o, c)).items():
+    for key, (a, b) in dict(c_h=(c, h), o_h=(o, h), p_h=(p, h), q_h=(q, h), o_c=(o, c),
+                            q_p=(q, p)).items():
         assert float(cos[key]) == pytest.approx(d(a, b), abs=1e-6)
     margin = 0.1
     expected = (max(0, margin - (d(c, h) - d(o, h))) + max(0, margin - (d(c, h) - d(p, h)))
                 + max(0, margin - (d(p, h) - d(q, h))) + max(0, margin + d(o, c))
                 + 1 - d(c, h))
     assert float(direction_ranking_loss(cos, margin)) == pytest.approx(expected, abs=1e-6)
+    assert max(0, margin + d(q, p)) == 0  # q lies against the direction seen from p
+    assert float(direction_ranking_loss(cos, margin, half_hinge=True)) == pytest.approx(
+        expected, abs=1e-6)
+    q = torch.tensor([1.5, 1.0, 0.0])           # over-processing p further along the direction
+    cos = direction_cosines(torch.stack([c, h, o, p, q])[None], direction)
+    expected = (max(0, margin - (d(c, h) - d(o, h))) + max(0, margin - (d(c, h) - d(p, h)))
+                + max(0, margin - (d(p, h) - d(q, h))) + max(0, margin + d(o, c))
+                + 1 - d(c, h))
+    half_hinge = max(0, margin + d(q, p))
+    assert half_hinge > 0.5
+    assert float(direction_ranking_loss(cos, margin, half_hinge=True)) == pytest.approx(
+        expected + half_hinge, abs=1e-6)
 
 
 def test_multi_positive_clip_loss_shares_targets_between_identical_captions():
@@ -156,4 +169,5 @@ def test_runner_smoke_run_exports_and_evaluates(tiny_config, tmp_path):
     assert evaluation['iterations'] == 2
     assert set(evaluation['h2c_loss']) == {'clear', 'half dehazed', *OVER_PROCESSING}
     assert 0 <= evaluation['clear_preferred'] <= 1
+    assert 0 <= evaluation['half_preferred'] <= 1
     assert (out / 'open_clip_model.safetensors').stat().st_size > 0

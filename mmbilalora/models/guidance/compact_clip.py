@@ -10,7 +10,9 @@ Two objectives, summed:
   (clear c, hazy h, over-processed clear o, half-dehazed p, over-processed half-dehazed q) it
   asks for ``d(c, h) > d(o, h)``, ``d(c, h) > d(p, h)`` and ``d(p, h) > d(q, h)`` by a margin
   (dehazing beats over-processing, and more dehazing beats less), ``d(o, c) < -margin``
-  (over-processing a clear photo points away from "clear"), and ``d(c, h)`` near 1.
+  (over-processing a clear photo points away from "clear"), and ``d(c, h)`` near 1. With
+  ``half_hinge`` it also asks for ``d(q, p) < -margin``: over-processing a partly dehazed photo
+  -- what an adapted dehazer starts from -- points away from "clear" too.
 
 Without the second term the compact model rewarded darkening, crushed contrast and colour casts
 (the H2C loss of a darkened clear photo was lower than that of the clear photo itself).
@@ -49,7 +51,7 @@ def direction_cosines(embeddings: torch.Tensor,
             half dehazed, over-processed half dehazed).
 
     Returns:
-        (N,) tensors ``c_h`` (clear from hazy), ``o_h``, ``p_h``, ``q_h`` and ``o_c``.
+        (N,) tensors ``c_h`` (clear from hazy), ``o_h``, ``p_h``, ``q_h``, ``o_c`` and ``q_p``.
     """
     e = F.normalize(embeddings, dim=-1)
     c, h, o, p, q = e.unbind(1)
@@ -57,15 +59,20 @@ def direction_cosines(embeddings: torch.Tensor,
     def cos(a, b):
         return F.normalize(a - b, dim=-1) @ text_direction
 
-    return dict(c_h=cos(c, h), o_h=cos(o, h), p_h=cos(p, h), q_h=cos(q, h), o_c=cos(o, c))
+    return dict(c_h=cos(c, h), o_h=cos(o, h), p_h=cos(p, h), q_h=cos(q, h), o_c=cos(o, c),
+                q_p=cos(q, p))
 
 
-def direction_ranking_loss(cosines: Dict[str, torch.Tensor], margin: float) -> torch.Tensor:
-    """Hinge losses of the orderings in the module docstring plus ``1 - d(c, h)``."""
+def direction_ranking_loss(cosines: Dict[str, torch.Tensor], margin: float,
+                           half_hinge: bool = False) -> torch.Tensor:
+    """Hinge losses of the orderings in the module docstring plus ``1 - d(c, h)``; the
+    ``d(q, p) < -margin`` hinge only with ``half_hinge``."""
     hinge = (F.relu(margin - (cosines['c_h'] - cosines['o_h']))
              + F.relu(margin - (cosines['c_h'] - cosines['p_h']))
              + F.relu(margin - (cosines['p_h'] - cosines['q_h']))
              + F.relu(margin + cosines['o_c']))
+    if half_hinge:
+        hinge = hinge + F.relu(margin + cosines['q_p'])
     return (hinge + 1.0 - cosines['c_h']).mean()
 
 
@@ -79,11 +86,13 @@ class CompactHazeCLIP(BaseModel):
         model_config: path of an open_clip model-config JSON (its stem names the architecture).
         direction_weight: weight of ``loss_direction``.
         margin: margin of the direction-ranking hinges.
+        half_hinge: add the ``d(q, p) < -margin`` hinge (see the module docstring).
         hazy_prompt / clear_prompt: the text pair whose direction is shaped.
     """
 
     def __init__(self, model_config: str, direction_weight: float = 1.0, margin: float = 0.1,
-                 hazy_prompt: str = HAZY_CAPTION, clear_prompt: str = CLEAR_CAPTION,
+                 half_hinge: bool = False, hazy_prompt: str = HAZY_CAPTION,
+                 clear_prompt: str = CLEAR_CAPTION,
                  init_cfg: Optional[dict] = None, data_preprocessor: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg, data_preprocessor=data_preprocessor)
         if not osp.isfile(model_config):
@@ -101,6 +110,7 @@ class CompactHazeCLIP(BaseModel):
             1, 3, 1, 1), persistent=False)
         self.direction_weight = direction_weight
         self.margin = margin
+        self.half_hinge = half_hinge
         self.prompts = (hazy_prompt, clear_prompt)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
@@ -129,7 +139,7 @@ class CompactHazeCLIP(BaseModel):
         cosines = direction_cosines(embeddings, self.text_direction())
         return dict(loss_contrastive=contrastive,
                     loss_direction=self.direction_weight * direction_ranking_loss(
-                        cosines, self.margin))
+                        cosines, self.margin, self.half_hinge))
 
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
         log_vars = super().train_step(data, optim_wrapper)
@@ -165,7 +175,9 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
         hazy photos vs whole held-out clear photos); ``h2c_loss``: the mean H2C loss
         ``1 - d(x, hazy)`` of the clear crop and of each over-processing of it (lower is
         preferred by the guide), and ``clear_preferred``: the fraction of crops for which the
-        clear crop has a lower loss than every over-processing of it.
+        clear crop has a lower loss than every over-processing of it; ``half_preferred``: the
+        same for the half-dehazed crop (mean of clear and hazy) against every over-processing of
+        it -- the choice an adapted dehazer faces.
     """
     import numpy as np
 
@@ -174,6 +186,7 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
     was_training = model.training
     model.eval()
     rng = np.random.default_rng(seed)
+    half_rng = np.random.default_rng(seed + 1)  # own stream: the other draws stay as before
     size = model.image_size
     device = model.clip_mean.device
 
@@ -188,6 +201,7 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
         return ((e @ text.t())[:, 0] > (e @ text.t())[:, 1]).cpu().numpy()
 
     clear, hazy, variants = [], [], {k: [] for k in ('clear', 'half dehazed', *OVER_PROCESSING)}
+    half_over = {k: [] for k in OVER_PROCESSING}
     for photo in holdout:
         for _ in range(crops_per_photo):
             crop = random_square_crop(photo, size, rng)
@@ -195,9 +209,11 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
             clear.append(crop)
             hazy.append(h)
             variants['clear'].append(crop)
-            variants['half dehazed'].append((0.5 * (crop + h)).astype(np.float32))
+            half = (0.5 * (crop + h)).astype(np.float32)
+            variants['half dehazed'].append(half)
             for kind in OVER_PROCESSING:
                 variants[kind].append(over_process(crop, rng, kind)[0])
+                half_over[kind].append(over_process(half, half_rng, kind)[0])
     hazy_pred, clear_pred = is_hazy(hazy), is_hazy(clear)
     zero_shot = dict(synthetic_pairs=dict(
         n_pairs=len(clear), accuracy=float((hazy_pred.sum() + (~clear_pred).sum())
@@ -213,12 +229,17 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
             n_real_hazy=len(real_hazy), n_clear=len(holdout),
             real_hazy_recall=float(real_pred.mean()), clear_recall=float((~clear_whole).mean()))
     hazy_emb = F.normalize(model.encode_image(tensor(hazy)), dim=-1)
-    losses = {}
-    for kind, images in variants.items():
+
+    def h2c_loss(images):
         emb = F.normalize(model.encode_image(tensor(images)), dim=-1)
-        losses[kind] = 1.0 - F.normalize(emb - hazy_emb, dim=-1) @ direction
+        return 1.0 - F.normalize(emb - hazy_emb, dim=-1) @ direction
+
+    losses = {kind: h2c_loss(images) for kind, images in variants.items()}
     over = torch.stack([losses[k] for k in OVER_PROCESSING])
+    half_over_losses = torch.stack([h2c_loss(half_over[k]) for k in OVER_PROCESSING])
     model.train(was_training)
     return dict(zero_shot=zero_shot,
                 h2c_loss={k: float(v.mean()) for k, v in losses.items()},
-                clear_preferred=float((losses['clear'] < over.min(0).values).float().mean()))
+                clear_preferred=float((losses['clear'] < over.min(0).values).float().mean()),
+                half_preferred=float((losses['half dehazed']
+                                      < half_over_losses.min(0).values).float().mean()))
