@@ -200,3 +200,28 @@ def test_exposure_compensation_darkens_the_capture_towards_the_clear_mean():
     np.testing.assert_allclose(free['img'], clear.astype(np.float32), atol=1e-3)
     with pytest.raises(ValueError, match='exposure_compensation'):
         SyntheticHaze(exposure_compensation=(0.5, 0.2))
+
+
+def test_display_metering_matches_the_mean_srgb_value_not_the_linear_mean():
+    from mmbilalora.datasets.transforms.synthetic_haze import srgb_to_linear
+    clear = clear_image()
+    plain = SyntheticHaze(seed=3, beta_range=(1.5, 1.5))(dict(gt=clear, gt_path='a.png'))
+    hazy_mean, clear_mean = plain['img'].mean() / 255.0, clear.mean() / 255.0
+    gains = {}
+    for strength in (1.0, 0.5):
+        out = SyntheticHaze(seed=3, beta_range=(1.5, 1.5), exposure_metering='display',
+                            exposure_compensation=(strength, strength))(
+            dict(gt=clear, gt_path='a.png'))
+        target = hazy_mean * (clear_mean / hazy_mean) ** strength
+        np.testing.assert_allclose(out['img'].mean() / 255.0, target, rtol=1e-4)
+        gains[strength] = out['haze_params']['exposure_gain']
+    linear = SyntheticHaze(seed=3, beta_range=(1.5, 1.5), exposure_compensation=(1.0, 1.0))(
+        dict(gt=clear, gt_path='a.png'))
+    # equal linear means leave the low-contrast hazy capture brighter on screen than the clear
+    # photo; display metering gives it the clear photo's screen brightness
+    assert linear['img'].mean() / 255.0 > clear_mean + 0.01
+    assert gains[1.0] < gains[0.5] < 1 and gains[1.0] < linear['haze_params']['exposure_gain']
+    np.testing.assert_allclose(srgb_to_linear(linear['img'] / 255.0).mean(),
+                               srgb_to_linear(clear / 255.0).mean(), rtol=1e-3)
+    with pytest.raises(ValueError, match='exposure_metering'):
+        SyntheticHaze(exposure_metering='spot')

@@ -35,6 +35,7 @@ from mmcv.transforms import BaseTransform
 DEPTH_MODES = ('homogeneous', 'gradient', 'nonhomogeneous', 'mixed', 'scene')
 BETA_SAMPLINGS = ('uniform', 'log_uniform')
 AIRLIGHT_COLOURS = ('random', 'natural')
+EXPOSURE_METERINGS = ('linear', 'display')
 
 
 def smooth_random_field(shape: Tuple[int, int], rng: np.random.Generator,
@@ -86,6 +87,20 @@ def natural_airlight(level: float, rng: np.random.Generator, warmth: float) -> n
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
     """sRGB values in [0, 1] -> linear light in [0, 1] (IEC 61966-2-1)."""
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def display_metered_gain(linear: np.ndarray, target_mean: float, steps: int = 25) -> float:
+    """The gain k in [1/64, 64] for which ``linear_to_srgb(clip(k * linear, 0, 1))`` has mean
+    ``target_mean`` (sRGB, in [0, 1]), by bisection on log k (the mean grows with k); the bound
+    is returned when the target lies beyond it."""
+    low, high = np.log(1 / 64), np.log(64.0)
+    for _ in range(steps):
+        mid = 0.5 * (low + high)
+        if linear_to_srgb(np.clip(linear * np.exp(mid), 0.0, 1.0)).mean() < target_mean:
+            low = mid
+        else:
+            high = mid
+    return float(np.exp(0.5 * (low + high)))
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
@@ -159,6 +174,14 @@ class SyntheticHaze(BaseTransform):
             haze, so the scene under it is darker than in a synthetic hazy image; the clear
             reference is unchanged, so the network learns to restore its brightness. A haze-free
             sample has gain 1.
+        exposure_metering: where the auto-exposure measures the means. ``'linear'``: means of
+            linear light, as above. ``'display'``: means of the sRGB values -- the gain (still
+            applied in linear light) brings the capture's mean sRGB value to ``m_h * (m_c /
+            m_h) ** g`` (m_c, m_h: mean sRGB of clear and hazy), so with g = 1 the hazy capture
+            and the clear reference look equally bright. Hazy images have less contrast than
+            clear ones, so equal linear means leave the clear reference darker on screen (about
+            0.87 of the capture's mean sRGB for haze of beta 1-2 over clear_pristine crops);
+            a network trained on linear metering learns to darken by that much.
     """
 
     def __init__(self,
@@ -176,7 +199,8 @@ class SyntheticHaze(BaseTransform):
                  beta_sampling: str = 'uniform',
                  clear_prob: float = 0.0,
                  linear_light_prob: float = 0.0,
-                 exposure_compensation: Sequence[float] = (0.0, 0.0)):
+                 exposure_compensation: Sequence[float] = (0.0, 0.0),
+                 exposure_metering: str = 'linear'):
         unknown = set(depth_modes) - set(DEPTH_MODES)
         if unknown:
             raise ValueError(f'Unknown depth modes {sorted(unknown)}; choose from {DEPTH_MODES}.')
@@ -199,6 +223,9 @@ class SyntheticHaze(BaseTransform):
         if not 0 <= exposure_compensation[0] <= exposure_compensation[1]:
             raise ValueError('exposure_compensation must be 0 <= low <= high, '
                              f'got {exposure_compensation}')
+        if exposure_metering not in EXPOSURE_METERINGS:
+            raise ValueError(f'exposure_metering must be one of {EXPOSURE_METERINGS}, '
+                             f'got {exposure_metering!r}')
         self.in_key = in_key
         self.out_key = out_key
         self.beta_range = tuple(beta_range)
@@ -213,6 +240,7 @@ class SyntheticHaze(BaseTransform):
         self.clear_prob = clear_prob
         self.linear_light_prob = linear_light_prob
         self.exposure_compensation = tuple(exposure_compensation)
+        self.exposure_metering = exposure_metering
 
     def _rng(self, results: Dict) -> np.random.Generator:
         if self.seed is None:
@@ -244,7 +272,8 @@ class SyntheticHaze(BaseTransform):
             hazy = apply_scattering_model(clear01, transmission, airlight)
         gain = 1.0
         if self.exposure_compensation[1] > 0:
-            hazy, gain = self._expose(hazy, clear01, rng.uniform(*self.exposure_compensation))
+            hazy, gain = self._expose(hazy, clear01, rng.uniform(*self.exposure_compensation),
+                                      self.exposure_metering)
         results[self.out_key] = hazy * 255.0
         for meta in ('channel_order', 'color_type'):
             if f'{self.in_key}_{meta}' in results:
@@ -257,12 +286,19 @@ class SyntheticHaze(BaseTransform):
         return results
 
     @staticmethod
-    def _expose(hazy: np.ndarray, clear: np.ndarray, strength: float) -> Tuple[np.ndarray, float]:
-        """``hazy`` (H, W, C) in [0, 1] sRGB scaled in linear light by ``(mean(clear) /
-        mean(hazy)) ** strength``; returns the image and the gain."""
+    def _expose(hazy: np.ndarray, clear: np.ndarray, strength: float,
+                metering: str = 'linear') -> Tuple[np.ndarray, float]:
+        """``hazy`` (H, W, C) in [0, 1] sRGB scaled in linear light by the auto-exposure gain
+        of ``strength`` and ``metering`` (see the class docstring); returns the image and the
+        gain."""
         hazy_linear = srgb_to_linear(hazy)
-        gain = float((srgb_to_linear(clear).mean() / max(float(hazy_linear.mean()), 1e-6))
-                     ** strength)
+        if metering == 'linear':
+            gain = float((srgb_to_linear(clear).mean() / max(float(hazy_linear.mean()), 1e-6))
+                         ** strength)
+        else:
+            hazy_mean = max(float(hazy.mean()), 1e-6)
+            gain = display_metered_gain(hazy_linear,
+                                        hazy_mean * (float(clear.mean()) / hazy_mean) ** strength)
         return linear_to_srgb(np.clip(hazy_linear * gain, 0.0, 1.0)), gain
 
     def _draw_beta(self, rng: np.random.Generator) -> float:
