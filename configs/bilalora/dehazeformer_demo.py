@@ -8,7 +8,7 @@
 _base_ = ['./dehazeformer_rtts.py']
 experiment_name = 'bilalora_dehazeformer-t_demo'
 work_dir = f'./work_dirs/{experiment_name}'
-load_from = 'checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth'
+load_from = 'checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth'
 search_iters = 100
 max_iters = 300
 

@@ -1,4 +1,6 @@
-# Stage 5 of the base recipe: continues stage 4 (dehazeformer-t-conv_metered-haze_clear-pristine.py)
+# The shipped base checkpoint
+# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth), stage 5 of five:
+# continues stage 4 (dehazeformer-t-conv_metered-haze_clear-pristine.py)
 # with the camera metering on screen brightness instead of linear light
 # (SyntheticHaze(exposure_metering='display')): each hazy capture is scaled (in linear light) so
 # that its mean sRGB value is m_h * (m_c / m_h) ** g, g uniform in 0.6-1.0 (m_c, m_h: mean sRGB of

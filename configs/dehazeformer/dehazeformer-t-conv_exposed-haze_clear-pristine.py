@@ -1,5 +1,6 @@
-# Stage 3 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth),
-# continues stage 2 (dehazeformer-t-conv_scene-haze_clear-pristine.py, after stage 1
+# Stage 3 of the shipped base
+# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth), continues stage 2
+# (dehazeformer-t-conv_scene-haze_clear-pristine.py, after stage 1
 # dehazeformer-t-conv_scene-haze_pretrain.py) with stronger camera exposure. A camera meters the
 # whole hazy scene, so a real hazy photo is about as bright on average as a clear photo of the
 # same scene would be; stage 2's exposure strengths g in 0-0.6 left the network keeping 0.77 of

@@ -1,5 +1,6 @@
-# The shipped base checkpoint (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth),
-# stage 4 of four: continues stage 3 (dehazeformer-t-conv_exposed-haze_clear-pristine.py) with a
+# Stage 4 of the shipped base
+# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth): continues stage 3
+# (dehazeformer-t-conv_exposed-haze_clear-pristine.py) with a
 # camera that meters every hazy capture and with dimmer haze. A camera's auto-exposure brings a
 # hazy scene to about the mean brightness a clear photo of it would have, so here every hazy
 # input is scaled in linear light by (mean(clear) / mean(hazy)) ** g with g uniform in 0.7-1.0

@@ -1,5 +1,6 @@
-# Stage 2 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth;
-# stages 3 and 4 follow): continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run
+# Stage 2 of the shipped base
+# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth; stages 3-5 follow):
+# continues stage 1 (dehazeformer-t-conv_scene-haze_pretrain.py, run
 # it first) with the same haze, views and noise plus camera exposure: a real hazy photo is
 # exposed for the bright haze, so the scene under it is darker than in a synthetic hazy image
 # made from a normally exposed clear photo. Each hazy input is scaled in linear light by

@@ -1,6 +1,7 @@
-# Stage 1 of the shipped base (checkpoints/dehazeformer-t-conv_metered-haze_clear-pristine.pth;
-# stages 2-4: dehazeformer-t-conv_scene-haze_clear-pristine.py, ..._exposed-haze_...,
-# ..._metered-haze_...): DehazeFormer-t's layout with its
+# Stage 1 of the shipped base
+# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth; stages 2-5:
+# dehazeformer-t-conv_scene-haze_clear-pristine.py, ..._exposed-haze_..., ..._metered-haze_...,
+# ..._display-metered-haze_...): DehazeFormer-t's layout with its
 # attention branches switched off (arch 't-conv', 588 K parameters; attention windows left 16-32
 # pixel seams in flat skies that CPU-sized training did not remove), started from the weights of
 # the first recipe (dehazeformer-t_synhaze_clear-pristine.py; the names t-conv shares with t load,
