@@ -68,6 +68,7 @@ def test_compact_clip_loads_as_local_dir_and_separates_haze_direction():
     # the guide prefers the clear crop over darkened, flattened, tinted or over-saturated ones
     h2c = evaluation['h2c_loss']
     assert all(h2c['clear'] < h2c[kind] for kind in h2c if kind != 'clear'), h2c
+    assert evaluation['clear_preferred'] >= 0.4 and evaluation['half_preferred'] >= 0.25
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no "random weights" warning: real trained weights
         loss = CLIPHazeClearLoss(pretrained=f'local-dir:{COMPACT}', input_range=(0, 1))
