@@ -10,18 +10,8 @@
 # embedded set the adapted model fell below the base (PSNR 13.09 -> 12.87 dB).
 #   python tools/train.py configs/compact_clip/haze-clip-tiny_train.py
 #   python tools/train.py configs/compact_clip/haze-clip-tiny_half-hinge.py
-_base_ = './haze-clip-tiny_train.py'
+_base_ = './haze-clip-tiny_longer.py'  # the same continuation schedule (1500 iterations)
 experiment_name = 'haze-clip-tiny_half-hinge'
 work_dir = f'./work_dirs/{experiment_name}'
-load_from = 'work_dirs/haze-clip-tiny_train/iter_2000.pth'
-max_iters = 1500
 
 model = dict(direction_weight=3.0, half_hinge=True)
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters + 1)
-optim_wrapper = dict(optimizer=dict(lr=2e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=max_iters // 20),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=max_iters // 20, end=max_iters,
-         T_max=max_iters - max_iters // 20, eta_min=0.0),
-]
-default_hooks = dict(checkpoint=dict(interval=max_iters))
