@@ -4,13 +4,17 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from conftest import ROOT, shared_path
+from mmbilalora.datasets import CaptionDegradationDataset
 from mmbilalora.datasets.transforms.caption_degradations import (OVER_PROCESSING, add_haze,
+                                                                  add_night_haze,
+                                                                  airlight_cast, is_tinted,
                                                                   caption_sample, direction_set,
                                                                   over_process)
 from mmbilalora.models.guidance.compact_clip import (CompactHazeCLIP, direction_cosines,
@@ -50,6 +54,12 @@ def test_over_processing_does_what_its_caption_says():
     saturated, _ = over_process(img, rng, 'saturation')
     chroma = lambda x: np.abs(x - x.mean(-1, keepdims=True)).mean()  # noqa: E731
     assert chroma(saturated) > 1.3 * chroma(img)
+    smooth = cv2.GaussianBlur(img, (0, 0), 2.0)
+    noisy, caption = over_process(smooth, rng, 'noise')
+    assert caption == 'a noisy photo' and abs(noisy.mean() - smooth.mean()) < 0.03
+    detail = lambda x: np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.0)).mean()  # noqa: E731
+    blotches = cv2.GaussianBlur(noisy, (0, 0), 4.0) - cv2.GaussianBlur(smooth, (0, 0), 4.0)
+    assert detail(noisy) > 3 * detail(smooth) and np.abs(blotches).mean() > 0.01
     with pytest.raises(ValueError, match='over-processing'):
         over_process(img, rng, 'sharpen')
 
@@ -58,6 +68,10 @@ def test_haze_captions_and_direction_sets():
     rng = np.random.default_rng(1)
     hazy, caption = add_haze(photo(), rng, beta=2.0)
     assert 'thick haze' in caption and hazy.mean() > photo().mean()
+    night, caption = add_night_haze(photo(), rng, beta=1.2)
+    red, green, blue = night.reshape(-1, 3).mean(0)
+    assert caption == 'a dark photo with haze' and night.mean() < 0.5 * photo().mean()
+    assert red > green > blue  # a grey photo lit by artificial light
     for _ in range(30):
         image, caption = caption_sample(photo(), 32, rng)
         assert image.shape == (32, 32, 3) and 0 <= image.min() and image.max() <= 1
@@ -65,6 +79,34 @@ def test_haze_captions_and_direction_sets():
     sets = direction_set(photo(), 32, np.random.default_rng(2))
     assert sets.shape == (5, 32, 32, 3)
     np.testing.assert_allclose(sets[3], 0.5 * (sets[0] + sets[1]), atol=1e-6)
+
+
+def test_airlight_cast_keeps_the_haze_colour_and_direction_sets_use_it():
+    rng = np.random.default_rng(3)
+    magenta = np.array([0.9, 0.6, 0.85], np.float32)
+    assert is_tinted(magenta) and not is_tinted(np.full(3, 0.8, np.float32))
+    cast = airlight_cast(photo(), magenta, rng)
+    ratio = cast.reshape(-1, 3).mean(0) / photo().reshape(-1, 3).mean(0)
+    assert ratio[0] > ratio[2] > ratio[1]  # the airlight's channel order
+    assert abs(cast.mean() - photo().mean()) < 0.03
+    tinted = 0
+    for seed in range(40):
+        with_cast = direction_set(photo(), 32, np.random.default_rng(seed), airlight_casts=1.0)
+        plain = direction_set(photo(), 32, np.random.default_rng(seed))
+        np.testing.assert_array_equal(with_cast[:2], plain[:2])  # same clear and hazy crops
+        changed = not np.array_equal(with_cast[2], plain[2])
+        tinted += changed
+        if changed:  # the over-processed crop is the clear crop times one gain per channel
+            clear, over = with_cast[0].reshape(-1, 3), with_cast[2].reshape(-1, 3)
+            gains = over.mean(0) / clear.mean(0)
+            np.testing.assert_allclose(np.clip(clear * gains, 0, 1), over, atol=2e-3)
+    assert 10 <= tinted < 40  # grey airlight keeps the random over-processing
+
+
+def test_dataset_options_name_bad_over_processings():
+    with pytest.raises(ValueError, match='over_processings.*sharpen'):
+        CaptionDegradationDataset(shared_path('data', 'clear_pristine'), indices=[0],
+                                  over_processings=('dark', 'sharpen'))
 
 
 def test_direction_cosines_and_ranking_loss_by_hand():
@@ -167,7 +209,10 @@ def test_runner_smoke_run_exports_and_evaluates(tiny_config, tmp_path):
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
     evaluation = json.loads((out / 'evaluation.json').read_text())
     assert evaluation['iterations'] == 2
-    assert set(evaluation['h2c_loss']) == {'clear', 'half dehazed', *OVER_PROCESSING}
+    assert {'clear', 'half dehazed', *OVER_PROCESSING} <= set(evaluation['h2c_loss']) <= {
+        'clear', 'half dehazed', 'airlight cast', *OVER_PROCESSING}
+    assert evaluation['airlight_cast_preferred'] is None or \
+        0 <= evaluation['airlight_cast_preferred'] <= 1
     assert 0 <= evaluation['clear_preferred'] <= 1
     assert 0 <= evaluation['half_preferred'] <= 1
     assert (out / 'open_clip_model.safetensors').stat().st_size > 0

@@ -9,7 +9,8 @@ from torch.utils.data import Dataset
 
 from ..utils.image_io import read_rgb
 from .image_folder import scan_images
-from .transforms.caption_degradations import caption_sample, direction_set
+from .transforms.caption_degradations import (FIRST_OVER_PROCESSINGS, OVER_PROCESSING,
+                                              caption_sample, direction_set)
 
 
 def load_photos(paths: Sequence[str], short_side: int) -> list:
@@ -41,10 +42,21 @@ class CaptionDegradationDataset(Dataset):
         image_size: side S of the crops (the CLIP input size).
         short_side: shorter side the photos are resized to before cropping.
         length: items per epoch (the draws are random, so this only sets the epoch length).
+        over_processings: the kinds of :data:`OVER_PROCESSING` drawn (default: the first
+            guide's four, without 'noise').
+        night_haze: probability that darkness on top of haze is night haze.
+        airlight_casts: probability that a direction set with tinted airlight uses the haze's
+            colour as its over-processing.
     """
 
     def __init__(self, data_root: str, indices: Optional[Sequence[int]] = None,
-                 image_size: int = 64, short_side: int = 192, length: int = 100_000):
+                 image_size: int = 64, short_side: int = 192, length: int = 100_000,
+                 over_processings: Sequence[str] = FIRST_OVER_PROCESSINGS,
+                 night_haze: float = 0.0, airlight_casts: float = 0.0):
+        unknown = set(over_processings) - set(OVER_PROCESSING)
+        if unknown or not over_processings:
+            raise ValueError(f'CaptionDegradationDataset: over_processings must be a non-empty '
+                             f'subset of {list(OVER_PROCESSING)}, got {list(over_processings)}')
         paths = scan_images(data_root)
         if indices is not None:
             paths = [paths[i] for i in indices]
@@ -53,6 +65,9 @@ class CaptionDegradationDataset(Dataset):
         self.photos = load_photos(paths, short_side)
         self.image_size = image_size
         self.length = length
+        self.over_processings = tuple(over_processings)
+        self.night_haze = night_haze
+        self.airlight_casts = airlight_casts
         self._calls = 0
 
     def __len__(self) -> int:
@@ -62,9 +77,10 @@ class CaptionDegradationDataset(Dataset):
         self._calls += 1
         rng = np.random.default_rng([torch.initial_seed() % 2**32, index, self._calls])
         image, caption = caption_sample(self.photos[rng.integers(len(self.photos))],
-                                        self.image_size, rng)
+                                        self.image_size, rng, self.over_processings,
+                                        self.night_haze)
         direction = direction_set(self.photos[rng.integers(len(self.photos))], self.image_size,
-                                  rng)
+                                  rng, self.over_processings, self.airlight_casts)
         return dict(image=torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
                     caption=caption,
                     direction=torch.from_numpy(np.ascontiguousarray(direction)).permute(

@@ -177,16 +177,24 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
         preferred by the guide), and ``clear_preferred``: the fraction of crops for which the
         clear crop has a lower loss than every over-processing of it; ``half_preferred``: the
         same for the half-dehazed crop (mean of clear and hazy) against every over-processing of
-        it -- the choice an adapted dehazer faces.
+        it -- the choice an adapted dehazer faces; ``airlight_cast_preferred``: over the crops
+        hazed with a tinted airlight, the fraction whose clear crop has a lower loss than the
+        clear crop tinted with the haze's colour (mean loss of those in ``h2c_loss['airlight
+        cast']``). The over-processings added after the first guide ('noise', the airlight cast)
+        draw from their own random stream, so the first four's values do not depend on them.
     """
     import numpy as np
 
-    from ...datasets.transforms.caption_degradations import (OVER_PROCESSING, add_haze,
+    from ...datasets.transforms.caption_degradations import (FIRST_OVER_PROCESSINGS,
+                                                              OVER_PROCESSING,
+                                                              add_haze_with_airlight,
+                                                              airlight_cast, is_tinted,
                                                               over_process, random_square_crop)
     was_training = model.training
     model.eval()
     rng = np.random.default_rng(seed)
-    half_rng = np.random.default_rng(seed + 1)  # own stream: the other draws stay as before
+    half_rng = np.random.default_rng(seed + 1)  # own streams: the other draws stay as before
+    added_rng = np.random.default_rng(seed + 2)
     size = model.image_size
     device = model.clip_mean.device
 
@@ -202,18 +210,25 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
 
     clear, hazy, variants = [], [], {k: [] for k in ('clear', 'half dehazed', *OVER_PROCESSING)}
     half_over = {k: [] for k in OVER_PROCESSING}
+    tinted_clear, tinted_cast, tinted_hazy = [], [], []
     for photo in holdout:
         for _ in range(crops_per_photo):
             crop = random_square_crop(photo, size, rng)
-            h = add_haze(crop, rng, rng.uniform(0.5, 2.5))[0]
+            h, _, airlight = add_haze_with_airlight(crop, rng, rng.uniform(0.5, 2.5))
+            if is_tinted(airlight):
+                tinted_clear.append(crop)
+                tinted_hazy.append(h)
+                tinted_cast.append(airlight_cast(crop, airlight, added_rng))
             clear.append(crop)
             hazy.append(h)
             variants['clear'].append(crop)
             half = (0.5 * (crop + h)).astype(np.float32)
             variants['half dehazed'].append(half)
             for kind in OVER_PROCESSING:
-                variants[kind].append(over_process(crop, rng, kind)[0])
-                half_over[kind].append(over_process(half, half_rng, kind)[0])
+                first = kind in FIRST_OVER_PROCESSINGS
+                variants[kind].append(over_process(crop, rng if first else added_rng, kind)[0])
+                half_over[kind].append(over_process(half, half_rng if first else added_rng,
+                                                    kind)[0])
     hazy_pred, clear_pred = is_hazy(hazy), is_hazy(clear)
     zero_shot = dict(synthetic_pairs=dict(
         n_pairs=len(clear), accuracy=float((hazy_pred.sum() + (~clear_pred).sum())
@@ -230,11 +245,17 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
             real_hazy_recall=float(real_pred.mean()), clear_recall=float((~clear_whole).mean()))
     hazy_emb = F.normalize(model.encode_image(tensor(hazy)), dim=-1)
 
-    def h2c_loss(images):
+    def h2c_loss(images, reference=hazy_emb):
         emb = F.normalize(model.encode_image(tensor(images)), dim=-1)
-        return 1.0 - F.normalize(emb - hazy_emb, dim=-1) @ direction
+        return 1.0 - F.normalize(emb - reference, dim=-1) @ direction
 
     losses = {kind: h2c_loss(images) for kind, images in variants.items()}
+    cast_preferred = None
+    if tinted_clear:
+        tinted_emb = F.normalize(model.encode_image(tensor(tinted_hazy)), dim=-1)
+        losses['airlight cast'] = h2c_loss(tinted_cast, tinted_emb)
+        cast_preferred = float((h2c_loss(tinted_clear, tinted_emb)
+                                < losses['airlight cast']).float().mean())
     over = torch.stack([losses[k] for k in OVER_PROCESSING])
     half_over_losses = torch.stack([h2c_loss(half_over[k]) for k in OVER_PROCESSING])
     model.train(was_training)
@@ -242,4 +263,5 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
                 h2c_loss={k: float(v.mean()) for k, v in losses.items()},
                 clear_preferred=float((losses['clear'] < over.min(0).values).float().mean()),
                 half_preferred=float((losses['half dehazed']
-                                      < half_over_losses.min(0).values).float().mean()))
+                                      < half_over_losses.min(0).values).float().mean()),
+                airlight_cast_preferred=cast_preferred)
