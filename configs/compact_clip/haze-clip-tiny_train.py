@@ -1,11 +1,11 @@
-# Trains the compact haze-aware CLIP (the H2C guide used when real CLIP weights are unavailable):
+# Stage 1 of the compact haze-aware CLIP (the H2C guide used when real CLIP weights are
+# unavailable; the shipped checkpoints/haze_clip_tiny is its stage 2, haze-clip-tiny_stage2.py):
 # the open_clip architecture of haze-clip-tiny.json, from scratch, on captioned degradations of
 # the clear photos 11-90 of ../shared/data/clear_pristine (01-10 held out for the evaluation), with
 # the CLIP contrastive objective plus the direction-ranking objective that makes "clear minus
 # hazy" prefer dehazing over darkening, crushed contrast, colour casts and over-saturation
 # (mmbilalora.models.guidance.compact_clip).
-#   python tools/train.py configs/compact_clip/haze-clip-tiny_train.py \
-#       --cfg-options custom_hooks.0.out_dir=checkpoints/haze_clip_tiny
+#   python tools/train.py configs/compact_clip/haze-clip-tiny_train.py
 _base_ = ['../_base_/default_runtime.py']
 experiment_name = 'haze-clip-tiny_train'
 work_dir = f'./work_dirs/{experiment_name}'
