@@ -1,7 +1,6 @@
 """Adapter bank: exact switching, old files, merged export of the active adapter, routing."""
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmagic.registry import MODELS
@@ -11,6 +10,7 @@ from conftest import ROOT
 from mmbilalora.models.lora import (active_adapter, adapter_info, extract_adapter, inject_lora,
                                     list_adapters, load_adapter, lora_layers, save_adapter,
                                     save_merged_checkpoint, set_adapter)
+from mmbilalora.utils.sample_images import day_and_night_images
 
 # The compact CLIP's vocabulary (its captions: "a photo with haze", "a dark photo with haze",
 # ...); it does not know "nighttime", which real CLIP would read (the paper's night prompt).
@@ -138,27 +138,6 @@ def test_merged_export_of_the_chosen_adapter(adapters, tmp_path):
     with torch.no_grad():
         assert torch.equal(merged(x), bank(x))
     assert active_adapter(bank) == 'night' and lora_layers(bank)  # export left the bank as it was
-
-
-def day_and_night_images(size: int = 224):
-    """The same scenes (scikit-image's photos) in daytime haze (bright, near-white airlight) and
-    in nighttime haze (the scene at 15-25 % of its brightness, a dim orange airlight)."""
-    import cv2
-
-    from mmbilalora.datasets.transforms.synthetic_haze import apply_scattering_model
-    from mmbilalora.utils.sample_images import load_skimage_photos
-    rng = np.random.default_rng(0)
-    day, night = [], []
-    for photo in load_skimage_photos().values():
-        clear = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA) / 255.0
-        t = np.full((size, size), rng.uniform(0.35, 0.5), np.float32)
-        airlight = np.float32(rng.uniform(0.8, 0.95)) * np.ones(3, np.float32)
-        day.append(apply_scattering_model(clear.astype(np.float32), t, airlight))
-        dark = clear * rng.uniform(0.15, 0.25)
-        glow = np.array([0.3, 0.2, 0.1], np.float32) * rng.uniform(0.8, 1.2)
-        night.append(apply_scattering_model(dark.astype(np.float32), t, glow))
-    to_uint8 = lambda img: np.clip(np.round(img * 255), 0, 255).astype(np.uint8)  # noqa: E731
-    return [to_uint8(i) for i in day], [to_uint8(i) for i in night]
 
 
 def test_auto_routing_picks_day_and_night_adapters_with_the_compact_clip():

@@ -1,11 +1,12 @@
-"""Clear sample photos that ship with scikit-image, split into disjoint train / val regions.
+"""Clear sample photos that ship with scikit-image, split into disjoint train / val regions, and
+the images made from them: the demo's embedded target set, day and night haze for routing.
 
 Used by the demo and the tests so that neither needs downloaded data: each photo's left 2/3 is a
 training image and its right 1/3 a validation image (no pixel is in both).
 """
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -88,3 +89,26 @@ def write_target_set(out_dir: str, realizations: int = 4, max_side: int = 320,
              degrade_to_target(clear, f'{name}_eval', seed))
         save(osp.join(folders['eval/clear'], f'{name}.png'), clear)
     return folders
+
+
+def day_and_night_images(size: int = 224) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """The same scenes (scikit-image's photos), ``size`` x ``size`` uint8 RGB, in daytime haze
+    (bright, near-white airlight) and in nighttime haze (the scene at 15-25 % of its
+    brightness, a dim orange airlight); uniform transmission 0.35-0.5, fixed seed."""
+    import cv2
+
+    from ..datasets.transforms.synthetic_haze import apply_scattering_model
+    rng = np.random.default_rng(0)
+    day, night = [], []
+    for photo in load_skimage_photos().values():
+        clear = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA) / 255.0
+        t = np.full((size, size), rng.uniform(0.35, 0.5), np.float32)
+        airlight = np.float32(rng.uniform(0.8, 0.95)) * np.ones(3, np.float32)
+        day.append(apply_scattering_model(clear.astype(np.float32), t, airlight))
+        dark = (clear * rng.uniform(0.15, 0.25)).astype(np.float32)
+        glow = np.array([0.3, 0.2, 0.1], np.float32) * rng.uniform(0.8, 1.2)
+        night.append(apply_scattering_model(dark, t, glow))
+
+    def to_uint8(img):
+        return np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
+    return [to_uint8(i) for i in day], [to_uint8(i) for i in night]

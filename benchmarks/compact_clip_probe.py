@@ -1,0 +1,116 @@
+"""What a compact haze-aware CLIP rewards on the demo's images, and how it routes day vs night.
+
+For each guide folder (``--guide NAME=DIR``, default: the shipped ``checkpoints/haze_clip_tiny``)
+it prints, with the H2C loss ``1 - cos(E(x) - E(hazy), T(clear) - T(hazy))`` (lower = preferred)
+on the demo's embedded target set (written to ``--target``, eval images with references):
+
+- noise: the mean rise of the loss when Gaussian noise (std ``--noise`` grey levels) is added to
+  the clear crop and to the half-dehazed crop (mean of clear and hazy); 128 x 128 crops, the
+  demo's training size, scored with 16 random views of 0.5-1 of a crop (the demo's views);
+- airlight cast: the mean rise when the clear photo is tinted with the hazy photo's channel
+  ratios (the target haze's colour left in); whole images, 16 views;
+- base cast: on how many images the guide prefers the shipped base's output to the same output
+  with the clear photo's channel means (the colour a dehazer should restore);
+- routing: night minus day cosine of "a dark photo with haze" vs "a photo with haze" for the day
+  and the night images of :func:`~mmbilalora.utils.sample_images.day_and_night_images`
+  (night images should be positive, day negative).
+
+    python benchmarks/compact_clip_probe.py [--guide NAME=DIR ...] [--target work_dirs/probe]
+        [--noise 10]
+"""
+import argparse
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import mmbilalora  # noqa: E402,F401
+from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT,  # noqa: E402
+                             SHIPPED_BASE_CONFIG, PromptRouter, dehaze_array, load_dehazer)
+from mmbilalora.datasets import scan_images  # noqa: E402
+from mmbilalora.models.losses import CLIPHazeClearLoss  # noqa: E402
+from mmbilalora.utils.image_io import read_rgb  # noqa: E402
+from mmbilalora.utils.sample_images import day_and_night_images, write_target_set  # noqa: E402
+
+CROP, VIEWS = 128, 16
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--guide', action='append', default=None, metavar='NAME=DIR',
+                        help='compact CLIP folder (repeatable; default: the shipped one)')
+    parser.add_argument('--target', default=osp.join(ROOT, 'work_dirs', 'compact_clip_probe'),
+                        help='folder the embedded target set is written to')
+    parser.add_argument('--noise', type=float, default=10.0, help='noise std, grey levels')
+    return parser.parse_args()
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) float or uint8 in [0, 255] -> (1, 3, H, W) in [0, 1]."""
+    rgb = np.clip(np.asarray(rgb, np.float32), 0, 255)
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None] / 255.0
+
+
+def h2c(loss: CLIPHazeClearLoss, out: np.ndarray, hazy: np.ndarray, seed: int = 1) -> float:
+    """The loss of ``out`` from ``hazy``; the same random views for every call with ``seed``."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return float(loss(to_tensor(out), to_tensor(hazy)))
+
+
+def noise_penalty(loss, pairs, std: float, rng: np.random.Generator) -> dict:
+    rises = {'clear': [], 'half dehazed': []}
+    for hazy, clear in pairs:
+        for top in range(0, hazy.shape[0] - CROP + 1, 60):
+            for left in range(0, hazy.shape[1] - CROP + 1, 90):
+                h = hazy[top:top + CROP, left:left + CROP].astype(np.float32)
+                c = clear[top:top + CROP, left:left + CROP].astype(np.float32)
+                for kind, x in (('clear', c), ('half dehazed', 0.5 * (c + h))):
+                    noisy = x + rng.normal(0, std, x.shape)
+                    rises[kind].append(h2c(loss, noisy, h) - h2c(loss, x, h))
+    return {k: float(np.mean(v)) for k, v in rises.items()}
+
+
+def main() -> None:
+    args = parse_args()
+    guides = dict(g.split('=', 1) for g in args.guide) if args.guide else {'shipped': COMPACT_CLIP}
+    for name, folder in guides.items():
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'--guide {name}={folder}: no such folder')
+    folders = write_target_set(args.target)
+    pairs = [(read_rgb(p), read_rgb(osp.join(folders['eval/clear'], osp.basename(p))))
+             for p in scan_images(folders['eval/hazy'])]
+    base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
+    base_outputs = [dehaze_array(base, hazy, tile=None).astype(np.float32) for hazy, _ in pairs]
+    day, night = day_and_night_images()
+    print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '
+          'preferred | night margin (night images) | night margin (day images) |')
+    print('| --- | --- | --- | --- | --- | --- | --- |')
+    for name, folder in guides.items():
+        loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
+                                 input_range=(0, 1), augment_views=VIEWS)
+        noise = noise_penalty(loss, pairs, args.noise, np.random.default_rng(0))
+        cast_rise, kept = [], 0
+        for (hazy, clear), out in zip(pairs, base_outputs):
+            clear = clear.astype(np.float32)
+            tint = hazy.reshape(-1, 3).mean(0) / hazy.mean()
+            cast_rise.append(h2c(loss, clear * tint, hazy) - h2c(loss, clear, hazy))
+            corrected = out * (clear.reshape(-1, 3).mean(0) / out.reshape(-1, 3).mean(0))
+            kept += h2c(loss, out, hazy) < h2c(loss, corrected, hazy)
+        router = PromptRouter({'day': ['a photo with haze'], 'night': ['a dark photo with haze']},
+                              clip_model='ViT-B-32', pretrained=f'local-dir:{folder}')
+
+        def margins(images):
+            return [router.scores(im)['night'] - router.scores(im)['day'] for im in images]
+        night_m, day_m = margins(night), margins(day)
+        print(f'| {name} | {noise["clear"]:+.4f} | {noise["half dehazed"]:+.4f} | '
+              f'{np.mean(cast_rise):+.4f} | {kept} of {len(pairs)} | '
+              f'{min(night_m):+.3f} to {max(night_m):+.3f} | '
+              f'{min(day_m):+.3f} to {max(day_m):+.3f} |', flush=True)
+
+
+if __name__ == '__main__':
+    main()
