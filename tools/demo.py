@@ -16,7 +16,7 @@
    the adapter and the merged checkpoint, all in the work dir.
 
     python tools/demo.py [--data DIR] [--work-dir work_dirs/demo] [--iters 300] [--search 100]
-        [--lora-lr LR] [--update-order paper|simultaneous]
+        [--lora-lr LR] [--update-order paper|simultaneous] [--seed 0]
 """
 import argparse
 import os
@@ -45,6 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--update-order', choices=('paper', 'simultaneous'), default='paper',
                         help="BiLaLoRA's search step: Algorithm 1's order (default) or the "
                         'simultaneous approximation')
+    parser.add_argument('--seed', type=int, default=0,
+                        help="the run's randomness.seed (crops, views, sampling order); the "
+                        'embedded set and the bilevel split do not depend on it')
     return parser.parse_args()
 
 
@@ -118,7 +121,7 @@ def main() -> None:
            f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters + 1}',
            f'custom_hooks.0.search_iters={args.search}',
            f'default_hooks.checkpoint.interval={args.iters}',
-           f'optim_wrapper.update_order={args.update_order}']
+           f'optim_wrapper.update_order={args.update_order}', f'randomness.seed={args.seed}']
     if args.lora_lr is not None:
         cmd.append(f'optim_wrapper.lora.optimizer.lr={args.lora_lr}')
     print('[demo] $ ' + ' '.join(cmd), flush=True)
