@@ -49,6 +49,19 @@ def random_square_crop(photo: np.ndarray, size: int, rng: np.random.Generator) -
     return cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=cv2.INTER_AREA)
 
 
+def random_transmission(shape: Tuple[int, int], beta: float,
+                        rng: np.random.Generator) -> np.ndarray:
+    """(H, W) float32 transmission ``exp(-beta * depth)`` of a random :data:`DEPTH_MODES`
+    layout."""
+    depth = pseudo_depth(DEPTH_MODES[rng.integers(len(DEPTH_MODES))], shape, rng)
+    return np.exp(-beta * depth).astype(np.float32)
+
+
+def density_words(beta: float) -> str:
+    """How a caption names haze of extinction ``beta``: 'light haze', 'haze' or 'thick haze'."""
+    return 'thick haze' if beta > 1.6 else ('light haze' if beta < 0.9 else 'haze')
+
+
 def add_haze_with_airlight(img: np.ndarray, rng: np.random.Generator,
                            beta: float) -> Tuple[np.ndarray, str, np.ndarray]:
     """Haze of extinction ``beta`` with a random layout; airlight grey, yellowish, bluish (named
@@ -61,10 +74,8 @@ def add_haze_with_airlight(img: np.ndarray, rng: np.random.Generator,
         word = list(NAMED_AIRLIGHTS)[rng.integers(len(NAMED_AIRLIGHTS))]
         tint = np.asarray(NAMED_AIRLIGHTS[word])
     airlight = np.clip(level * tint, 0, 1).astype(np.float32)
-    depth = pseudo_depth(DEPTH_MODES[rng.integers(len(DEPTH_MODES))], img.shape[:2], rng)
-    hazy = apply_scattering_model(img, np.exp(-beta * depth).astype(np.float32), airlight)
-    density = 'thick haze' if beta > 1.6 else ('light haze' if beta < 0.9 else 'haze')
-    return hazy, f'a photo with {word} {density}'.replace('  ', ' '), airlight
+    hazy = apply_scattering_model(img, random_transmission(img.shape[:2], beta, rng), airlight)
+    return hazy, f'a photo with {word} {density_words(beta)}'.replace('  ', ' '), airlight
 
 
 def add_haze(img: np.ndarray, rng: np.random.Generator,
@@ -94,11 +105,10 @@ def add_night_haze(img: np.ndarray, rng: np.random.Generator,
     level 0.15-0.45); captioned as darkness on top of haze ('a dark photo with thick haze')."""
     glow = np.array([1.0, rng.uniform(0.55, 0.85), rng.uniform(0.2, 0.6)], np.float32)
     airlight = (rng.uniform(0.15, 0.45) * glow).astype(np.float32)
-    depth = pseudo_depth(DEPTH_MODES[rng.integers(len(DEPTH_MODES))], img.shape[:2], rng)
+    transmission = random_transmission(img.shape[:2], beta, rng)
     dim = (img * rng.uniform(0.15, 0.45)).astype(np.float32)
-    hazy = apply_scattering_model(dim, np.exp(-beta * depth).astype(np.float32), airlight)
-    density = 'thick haze' if beta > 1.6 else ('light haze' if beta < 0.9 else 'haze')
-    return hazy, f'a dark photo with {density}'
+    hazy = apply_scattering_model(dim, transmission, airlight)
+    return hazy, f'a dark photo with {density_words(beta)}'
 
 
 def add_distractor(img: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
