@@ -210,14 +210,13 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
 
     clear, hazy, variants = [], [], {k: [] for k in ('clear', 'half dehazed', *OVER_PROCESSING)}
     half_over = {k: [] for k in OVER_PROCESSING}
-    tinted_clear, tinted_cast, tinted_hazy = [], [], []
+    tinted, tinted_cast = [], []  # whether each crop's airlight is tinted; its airlight cast
     for photo in holdout:
         for _ in range(crops_per_photo):
             crop = random_square_crop(photo, size, rng)
             h, _, airlight = add_haze_with_airlight(crop, rng, rng.uniform(0.5, 2.5))
-            if is_tinted(airlight):
-                tinted_clear.append(crop)
-                tinted_hazy.append(h)
+            tinted.append(is_tinted(airlight))
+            if tinted[-1]:
                 tinted_cast.append(airlight_cast(crop, airlight, added_rng))
             clear.append(crop)
             hazy.append(h)
@@ -251,11 +250,10 @@ def evaluate_guide(model: CompactHazeCLIP, holdout: List, real_hazy: List = (),
 
     losses = {kind: h2c_loss(images) for kind, images in variants.items()}
     cast_preferred = None
-    if tinted_clear:
-        tinted_emb = F.normalize(model.encode_image(tensor(tinted_hazy)), dim=-1)
-        losses['airlight cast'] = h2c_loss(tinted_cast, tinted_emb)
-        cast_preferred = float((h2c_loss(tinted_clear, tinted_emb)
-                                < losses['airlight cast']).float().mean())
+    if tinted_cast:
+        mask = torch.tensor(tinted, device=hazy_emb.device)
+        losses['airlight cast'] = h2c_loss(tinted_cast, hazy_emb[mask])
+        cast_preferred = float((losses['clear'][mask] < losses['airlight cast']).float().mean())
     over = torch.stack([losses[k] for k in OVER_PROCESSING])
     half_over_losses = torch.stack([h2c_loss(half_over[k]) for k in OVER_PROCESSING])
     model.train(was_training)
