@@ -3,6 +3,8 @@ import pytest
 import torch
 from mmagic.registry import MODELS
 
+import mmbilalora  # noqa: F401  (registers DehazeFormer)
+
 # Parameter counts of the official variants in the DehazeFormer paper (Table 1), in millions.
 # The paper's counter skips parameters that are not inside standard layers (RLN's affine weight
 # and bias), so those are left out of the comparison; the full totals are pinned below.
