@@ -36,7 +36,7 @@ def jpeg(image, quality):
     return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
 
 
-@pytest.mark.parametrize('period', [16, 32])
+@pytest.mark.parametrize('period', [4, 16, 32])
 def test_window_seams_score_worse_than_a_smooth_image(period):
     smooth = smooth_scene()
     blocky = with_window_seams(smooth, period)
@@ -51,13 +51,14 @@ def test_blockiness_ignores_the_jpeg_8x8_grid():
     d = np.abs(np.diff(compressed.astype(float).mean(-1), axis=1)).mean(0)
     assert d[7::8].mean() > 1.5 * np.delete(d, np.s_[7::8]).mean()  # visible 8x8 blocking
     assert abs(blockiness(compressed)) < 0.3
+    assert abs(blockiness(jpeg(smooth, 75), periods=(4, ))) < 0.3  # measured 0.18
     assert blockiness(jpeg(with_window_seams(smooth, 32), 15)) > blockiness(compressed) + 0.5
 
 
 def test_blockiness_of_a_real_photo_and_its_arguments():
     photo = read_rgb(shared_path('data', 'clear_pristine', '02.png'))
     assert abs(blockiness(photo)) < 0.3
-    with pytest.raises(ValueError, match='multiples of 16'):
+    with pytest.raises(ValueError, match='4 or multiples of 16'):
         blockiness(photo, periods=(24, ))
     with pytest.raises(ValueError, match='at least'):
         blockiness(photo[:40, :40])

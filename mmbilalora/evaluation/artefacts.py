@@ -5,9 +5,9 @@ All take (H, W, 3) RGB arrays with values in [0, 255] (uint8 or float).
 - :func:`brightness_ratio`: mean luma of the output over that of the input (darkening < 1);
 - :func:`colour_cast`: chroma of the image's mean colour in CIELAB (a grey-world cast, in
   CIELAB units; 0 for a neutral image);
-- :func:`blockiness`: extra luma steps on the grid of a window-attention network against the
-  steps on the 8-pixel grid between them, image edges excluded (grey levels; about 0 for a
-  smooth image and for a JPEG's own 8x8 blocking).
+- :func:`blockiness`: extra luma steps on a network's 4-pixel patch grid and its attention
+  windows' grids against the steps between them, image edges excluded (grey levels; about 0 for
+  a smooth image and for a JPEG's own 8x8 blocking).
 """
 from typing import Sequence
 
@@ -73,25 +73,31 @@ def _boundary_steps(y: np.ndarray, span: int, edge: float) -> np.ndarray:
     return out
 
 
-def blockiness(image: np.ndarray, periods: Sequence[int] = (16, 32), offset: int = 0,
+def blockiness(image: np.ndarray, periods: Sequence[int] = (4, 16, 32), offset: int = 0,
                span: int = 2, along: int = 8, edge: float = 20.0) -> float:
-    """GBIM-style blocking at a window-attention network's grid, robust to JPEG's 8x8 grid.
+    """GBIM-style blocking at a network's grids, robust to JPEG's 8x8 grid.
 
-    Window seams are soft steps (a few pixels wide after the decoder's upsampling) that run
-    along whole window edges, so the luma is first averaged over ``along`` pixels along the seam
+    Grid seams are soft steps (a few pixels wide after the decoder's upsampling) that run along
+    whole block edges, so the luma is first averaged over ``along`` pixels along the seam
     direction (noise falls, seams stay); then the step across every column boundary (and, on the
     transposed image, row boundary) is the difference of the ``span``-pixel means on its two
     sides, image edges (steps >= ``edge`` grey levels) excluded, averaged along the boundary.
-    For a period P the score is the mean step on boundaries at ``offset + k * P`` minus the mean
-    step on the 8-aligned boundaries that are not multiples of 16 (``offset + 8 + 16 k``): a
-    JPEG's 8x8 blocks add the same steps to both sets, window seams of period 16 or 32 only to
-    the first. Returns the largest score over ``periods`` (grey levels; about 0 without seams).
-    ``offset`` is where the network's grid starts (0 for whole-image inference, which pads at
-    the bottom and right).
+    For a period P the score is the mean step on the grid's boundaries minus the mean step on
+    boundaries between them, chosen so that a JPEG's 8x8 blocks add the same steps to both sets:
+
+    - P = 4, the grid of a network that downsamples by 4 (DehazeFormer's two patch merges):
+      boundaries at ``offset + 4 + 8 k`` (the 4-pixel grid without JPEG's 8-pixel one) against
+      ``offset + 2 + 4 k``;
+    - P a multiple of 16, window-attention seams: boundaries at ``offset + k * P`` against the
+      8-aligned boundaries that are not multiples of 16 (``offset + 8 + 16 k``).
+
+    Returns the largest score over ``periods`` (grey levels; about 0 without a grid). ``offset``
+    is where the network's grid starts (0 for whole-image inference, which pads at the bottom
+    and right).
     """
     for period in periods:
-        if period % 16:
-            raise ValueError(f'blockiness periods must be multiples of 16, got {period}')
+        if period != 4 and period % 16:
+            raise ValueError(f'blockiness periods must be 4 or multiples of 16, got {period}')
     y = luma(image).astype(np.float32)
     if min(y.shape) < 2 * max(periods) + 2 * span:
         raise ValueError(f'blockiness needs an image of at least {2 * max(periods) + 2 * span} '
@@ -102,9 +108,13 @@ def blockiness(image: np.ndarray, periods: Sequence[int] = (16, 32), offset: int
     for period in periods:
         seam, between = [], []
         for profile in profiles:
-            x = (np.arange(profile.size) - offset) % period
-            seam.append(profile[x == 0])
-            between.append(profile[(x % 16) == 8])
+            x = np.arange(profile.size) - offset
+            if period == 4:
+                seam.append(profile[x % 8 == 4])
+                between.append(profile[x % 4 == 2])
+            else:
+                seam.append(profile[x % period == 0])
+                between.append(profile[x % 16 == 8])
         seam, between = np.concatenate(seam), np.concatenate(between)
         if np.isnan(seam).all() or np.isnan(between).all():
             scores.append(0.0)

@@ -25,17 +25,18 @@ class ColourCastMetric(NoReferenceMetric):
 
 @METRICS.register_module(name='Blockiness')
 class BlockinessMetric(NoReferenceMetric):
-    """Extra steps at window-grid seams in flat regions (grey levels; lower = fewer blocks).
+    """Extra steps at a network's grid seams in flat regions (grey levels; lower = fewer blocks).
 
     Args:
-        periods: window grid periods in pixels (multiples of 16); DehazeFormer's attention
-            windows span 16 and 32 input pixels. Images smaller than two periods (plus the
-            4-pixel step span) per side score NaN.
+        periods: grid periods in pixels, 4 or multiples of 16: DehazeFormer's two patch merges
+            leave a 4-pixel grid, its attention windows span 16 and 32 input pixels (see
+            :func:`~mmbilalora.evaluation.artefacts.blockiness`). Images smaller than two
+            periods (plus the 4-pixel step span) per side score NaN.
     """
 
     metric = 'Blockiness'
 
-    def __init__(self, periods: Sequence[int] = (16, 32), **kwargs):
+    def __init__(self, periods: Sequence[int] = (4, 16, 32), **kwargs):
         super().__init__(**kwargs)
         self.periods = tuple(periods)
 
