@@ -13,6 +13,7 @@ import torch.nn as nn
 from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 
+from ..utils.guided_filter import guided_filter
 from ..utils.padding import pad_to_multiple, reflect_pad
 
 ARCH_SETTINGS = {
@@ -300,6 +301,11 @@ class DehazeFormer(BaseModule):
             attn_ratio / conv_type: as in the official constructor (``conv_type`` one string for
             all stages or a list of five).
         pad_multiple: input padding multiple (pixels).
+        guided_output: ``dict(radius=R, eps=E)`` filters the predicted K and B with a guided filter
+            (:func:`~mmbilalora.models.utils.guided_filter`, R pixels, E in squared input units)
+            under the input's grey image before ``K * x - B + x``, so the output's detail is the
+            input's and the network cannot add blocks or grids of its own; None (default): the
+            official output.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -316,6 +322,7 @@ class DehazeFormer(BaseModule):
                  attn_ratio: Optional[Sequence[float]] = None,
                  conv_type=None,
                  pad_multiple: Optional[int] = None,
+                 guided_output: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -335,6 +342,10 @@ class DehazeFormer(BaseModule):
         if embed_dims[1] != embed_dims[3] or embed_dims[0] != embed_dims[4]:
             raise ValueError(f'embed_dims must be symmetric (d0 == d4, d1 == d3), got {embed_dims}')
 
+        if guided_output is not None and set(guided_output) != {'radius', 'eps'}:
+            raise ValueError('guided_output must be dict(radius=..., eps=...), '
+                             f'got {guided_output}')
+        self.guided_output = guided_output
         self.patch_size = 4
         self.window_size = window_size
         self.pad_multiple = pad_multiple or self.patch_size * window_size
@@ -376,5 +387,9 @@ class DehazeFormer(BaseModule):
         """(N, 3, H, W) -> (N, 3, H, W)."""
         h, w = x.shape[-2:]
         x = pad_to_multiple(x, self.pad_multiple)
-        k, b = torch.split(self.forward_features(x), (1, 3), dim=1)
+        features = self.forward_features(x)
+        if self.guided_output is not None:
+            features = guided_filter(x.mean(dim=1, keepdim=True), features,
+                                     **self.guided_output)
+        k, b = torch.split(features, (1, 3), dim=1)
         return (k * x - b + x)[:, :, :h, :w]

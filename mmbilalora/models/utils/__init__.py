@@ -1,4 +1,6 @@
+from .guided_filter import box_mean, guided_filter
 from .padding import pad_to_multiple, reflect_pad
 from .resize import resize_bicubic, resize_to_multiple
 
-__all__ = ['pad_to_multiple', 'reflect_pad', 'resize_bicubic', 'resize_to_multiple']
+__all__ = ['box_mean', 'guided_filter', 'pad_to_multiple', 'reflect_pad', 'resize_bicubic',
+           'resize_to_multiple']
