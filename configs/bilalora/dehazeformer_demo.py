@@ -8,11 +8,11 @@
 _base_ = ['./dehazeformer_rtts.py']
 experiment_name = 'bilalora_dehazeformer-t_demo'
 work_dir = f'./work_dirs/{experiment_name}'
-load_from = 'checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth'
+load_from = 'checkpoints/dehazeformer-t-conv-gf_display-metered-haze_clear-pristine.pth'
 search_iters = 100
 max_iters = 300
 
-model = dict(generator=dict(arch='t-conv'),
+model = dict(generator=dict(arch='t-conv', guided_output=dict(radius=8, eps=4e-3)),
              loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny',
                        augment_views=8))
 train_dataloader = dict(

@@ -1,5 +1,5 @@
-# The shipped base checkpoint
-# (checkpoints/dehazeformer-t-conv_display-metered-haze_clear-pristine.pth), stage 5 of five:
+# Stage 5 of the shipped base (shipped until stage 6,
+# dehazeformer-t-conv-gf_display-metered-haze_clear-pristine.py, added its output filter):
 # continues stage 4 (dehazeformer-t-conv_metered-haze_clear-pristine.py)
 # with the camera metering on screen brightness instead of linear light
 # (SyntheticHaze(exposure_metering='display')): each hazy capture is scaled (in linear light) so
