@@ -5,20 +5,17 @@ import torch
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean of ``x`` (N, C, H, W) over each (2 * radius + 1)^2 window, the window clipped at the
     image border (so the mean is over the pixels inside it); integral image, O(1) per pixel."""
-    h, w = x.shape[-2:]
-
-    def window_sums(t: torch.Tensor, dim: int, size: int) -> torch.Tensor:
-        cum = torch.cumsum(t, dim=dim)
+    for dim in (-2, -1):
+        size = x.shape[dim]
+        idx = torch.arange(size, device=x.device)
+        lower, upper = (idx - radius).clamp(min=0), (idx + radius + 1).clamp(max=size)
+        cum = torch.cumsum(x, dim=dim)
         cum = torch.cat([torch.zeros_like(cum.narrow(dim, 0, 1)), cum], dim=dim)
-        idx = torch.arange(size, device=t.device)
-        upper = (idx + radius + 1).clamp(max=size)
-        lower = (idx - radius).clamp(min=0)
-        return cum.index_select(dim, upper) - cum.index_select(dim, lower)
-
-    sums = window_sums(window_sums(x, -2, h), -1, w)
-    ones = torch.ones(1, 1, h, w, dtype=x.dtype, device=x.device)
-    counts = window_sums(window_sums(ones, -2, h), -1, w)
-    return sums / counts
+        counts = (upper - lower).to(x.dtype)  # pixels inside each clipped window, along dim
+        if dim == -2:
+            counts = counts[:, None]
+        x = (cum.index_select(dim, upper) - cum.index_select(dim, lower)) / counts
+    return x
 
 
 def guided_filter(guide: torch.Tensor, src: torch.Tensor, radius: int,
