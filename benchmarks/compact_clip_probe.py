@@ -11,17 +11,22 @@ on the demo's embedded target set (written to ``--target``, eval images with ref
   ratios (the target haze's colour left in); whole images, 16 views;
 - base cast: on how many images the guide prefers the shipped base's output to the same output
   with the clear photo's channel means (the colour a dehazer should restore);
+- darkening: on how many real hazy photos (``--real``, shorter side 320 px, 32 views) the guide
+  prefers the shipped base's output darkened -- gamma 1.3 (mid-tones and shadows) or times 0.9
+  -- to the output itself, and the mean loss rise of each (negative = darker preferred: the
+  adaptation is pulled toward darker pictures);
 - routing: night minus day cosine of "a dark photo with haze" vs "a photo with haze" for the day
   and the night images of :func:`~mmbilalora.utils.sample_images.day_and_night_images`
   (night images should be positive, day negative).
 
     python benchmarks/compact_clip_probe.py [--guide NAME=DIR ...] [--target work_dirs/probe]
-        [--noise 10]
+        [--noise 10] [--real ../shared/data/real_hazy]
 """
 import argparse
 import os.path as osp
 import sys
 
+import cv2
 import numpy as np
 import torch
 
@@ -36,6 +41,8 @@ from mmbilalora.utils.image_io import read_rgb  # noqa: E402
 from mmbilalora.utils.sample_images import day_and_night_images, write_target_set  # noqa: E402
 
 CROP, VIEWS = 128, 16
+REAL_SIDE, REAL_VIEWS = 320, 32
+DARKENINGS = {'gamma 1.3': lambda x: 255.0 * (x / 255.0)**1.3, 'x0.9': lambda x: 0.9 * x}
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,6 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--target', default=osp.join(ROOT, 'work_dirs', 'compact_clip_probe'),
                         help='folder the embedded target set is written to')
     parser.add_argument('--noise', type=float, default=10.0, help='noise std, grey levels')
+    parser.add_argument('--real', default=osp.join(osp.dirname(ROOT), 'shared', 'data',
+                                                   'real_hazy'),
+                        help='folder of real hazy photos for the darkening probe')
     return parser.parse_args()
 
 
@@ -74,6 +84,24 @@ def noise_penalty(loss, pairs, std: float, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rises.items()}
 
 
+def shorter_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    scale = side / min(rgb.shape[:2])
+    return cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                      interpolation=cv2.INTER_AREA)
+
+
+def darkening_preference(folder: str, real: list, outputs: list) -> dict:
+    """Per darkening: (photos on which it is preferred, mean loss rise) over ``real``."""
+    loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
+                             input_range=(0, 1), augment_views=REAL_VIEWS)
+    rises = {kind: [] for kind in DARKENINGS}
+    for hazy, out in zip(real, outputs):
+        plain = h2c(loss, out, hazy)
+        for kind, darken in DARKENINGS.items():
+            rises[kind].append(h2c(loss, darken(out), hazy) - plain)
+    return {kind: (int((np.array(r) < 0).sum()), float(np.mean(r))) for kind, r in rises.items()}
+
+
 def main() -> None:
     args = parse_args()
     guides = dict(g.split('=', 1) for g in args.guide) if args.guide else {'shipped': COMPACT_CLIP}
@@ -85,10 +113,13 @@ def main() -> None:
              for p in scan_images(folders['eval/hazy'])]
     base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
     base_outputs = [dehaze_array(base, hazy, tile=None).astype(np.float32) for hazy, _ in pairs]
+    real = [shorter_side(read_rgb(p), REAL_SIDE) for p in scan_images(args.real)]
+    real_outputs = [dehaze_array(base, hazy).astype(np.float32) for hazy in real]
     day, night = day_and_night_images()
     print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '
-          'preferred | night margin (night images) | night margin (day images) |')
-    print('| --- | --- | --- | --- | --- | --- | --- |')
+          'preferred | ' + ' | '.join(f'{k} preferred (rise)' for k in DARKENINGS)
+          + ' | night margin (night images) | night margin (day images) |')
+    print('| --- ' * (7 + len(DARKENINGS)) + '|')
     for name, folder in guides.items():
         loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
                                  input_range=(0, 1), augment_views=VIEWS)
@@ -106,8 +137,10 @@ def main() -> None:
         def margins(images):
             return [router.scores(im)['night'] - router.scores(im)['day'] for im in images]
         night_m, day_m = margins(night), margins(day)
+        darker = darkening_preference(folder, real, real_outputs)
         print(f'| {name} | {noise["clear"]:+.4f} | {noise["half dehazed"]:+.4f} | '
               f'{np.mean(cast_rise):+.4f} | {kept} of {len(pairs)} | '
+              + ''.join(f'{n} of {len(real)} ({rise:+.3f}) | ' for n, rise in darker.values()) +
               f'{min(night_m):+.3f} to {max(night_m):+.3f} | '
               f'{min(day_m):+.3f} to {max(day_m):+.3f} |', flush=True)
 

@@ -60,6 +60,12 @@ def test_over_processing_does_what_its_caption_says():
     detail = lambda x: np.abs(x - cv2.GaussianBlur(x, (0, 0), 1.0)).mean()  # noqa: E731
     blotches = cv2.GaussianBlur(noisy, (0, 0), 4.0) - cv2.GaussianBlur(smooth, (0, 0), 4.0)
     assert detail(noisy) > 3 * detail(smooth) and np.abs(blotches).mean() > 0.01
+    ramp = np.repeat(np.linspace(0, 1, 101, dtype=np.float32)[None, :, None], 3, axis=2)
+    shadows, caption = over_process(ramp, rng, 'shadows')
+    assert caption == 'a photo with crushed shadows'
+    assert (shadows[0, 40:60] < ramp[0, 40:60] - 0.03).all()  # mid-tones darker
+    assert (shadows[0, 99:] > ramp[0, 99:] - 0.02).all()  # highlights kept
+    assert shadows[0, 0].max() == 0 and shadows[0, -1].min() == 1
     with pytest.raises(ValueError, match='over-processing'):
         over_process(img, rng, 'sharpen')
 
@@ -101,6 +107,17 @@ def test_airlight_cast_keeps_the_haze_colour_and_direction_sets_use_it():
             gains = over.mean(0) / clear.mean(0)
             np.testing.assert_allclose(np.clip(clear * gains, 0, 1), over, atol=2e-3)
     assert 10 <= tinted < 40  # grey airlight keeps the random over-processing
+
+
+def test_dim_scene_direction_sets_start_from_a_dimmed_clear_crop():
+    ratios = []
+    for seed in range(20):
+        dim = direction_set(photo(), 32, np.random.default_rng(seed), dim_scenes=1.0)
+        plain = direction_set(photo(), 32, np.random.default_rng(seed))
+        np.testing.assert_allclose(dim[0] / dim[0].mean(), plain[0] / plain[0].mean(), rtol=1e-4)
+        ratios.append(dim[0].mean() / plain[0].mean())  # the same crop, dimmed
+        np.testing.assert_allclose(dim[3], 0.5 * (dim[0] + dim[1]), atol=1e-6)
+    assert 0.349 <= min(ratios) and max(ratios) <= 0.701 and np.ptp(ratios) > 0.15
 
 
 def test_dataset_options_name_bad_over_processings():

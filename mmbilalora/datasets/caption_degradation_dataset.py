@@ -47,12 +47,14 @@ class CaptionDegradationDataset(Dataset):
         night_haze: probability that darkness on top of haze is night haze.
         airlight_casts: probability that a direction set with tinted airlight uses the haze's
             colour as its over-processing.
+        dim_scenes: probability that a direction set's clear crop is a dim scene
+            (:func:`direction_set`).
     """
 
     def __init__(self, data_root: str, indices: Optional[Sequence[int]] = None,
                  image_size: int = 64, short_side: int = 192, length: int = 100_000,
                  over_processings: Sequence[str] = FIRST_OVER_PROCESSINGS,
-                 night_haze: float = 0.0, airlight_casts: float = 0.0):
+                 night_haze: float = 0.0, airlight_casts: float = 0.0, dim_scenes: float = 0.0):
         unknown = set(over_processings) - set(OVER_PROCESSING)
         if unknown or not over_processings:
             raise ValueError(f'CaptionDegradationDataset: over_processings must be a non-empty '
@@ -68,6 +70,7 @@ class CaptionDegradationDataset(Dataset):
         self.over_processings = tuple(over_processings)
         self.night_haze = night_haze
         self.airlight_casts = airlight_casts
+        self.dim_scenes = dim_scenes
         self._calls = 0
 
     def __len__(self) -> int:
@@ -80,7 +83,8 @@ class CaptionDegradationDataset(Dataset):
                                         self.image_size, rng, self.over_processings,
                                         self.night_haze)
         direction = direction_set(self.photos[rng.integers(len(self.photos))], self.image_size,
-                                  rng, self.over_processings, self.airlight_casts)
+                                  rng, self.over_processings, self.airlight_casts,
+                                  self.dim_scenes)
         return dict(image=torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
                     caption=caption,
                     direction=torch.from_numpy(np.ascontiguousarray(direction)).permute(

@@ -9,10 +9,12 @@ All images are float32 (H, W, 3) RGB in [0, 1]. Three families:
   in haze lit by artificial light: a dim orange-to-yellow airlight);
 - over-processing, what an over-eager dehazer produces from a clear or partly dehazed photo:
   darkening, crushed contrast, a colour cast, over-saturation, amplified noise (fine grain and
-  blotches, what a dehazer's contrast gain makes of sensor noise and JPEG in flat regions), and
-  the haze's own colour left in a dehazed photo (:func:`airlight_cast`). The first guide was
-  trained on the first four (:data:`FIRST_OVER_PROCESSINGS`); the options that add the others
-  default to off so that its config still reproduces it.
+  blotches, what a dehazer's contrast gain makes of sensor noise and JPEG in flat regions),
+  crushed shadows (a mild gamma above 1: mid-tones and shadows darker, highlights kept -- what
+  an adapted dehazer did to dim real photos), and the haze's own colour left in a dehazed photo
+  (:func:`airlight_cast`). The first guide was trained on the first four
+  (:data:`FIRST_OVER_PROCESSINGS`); the options that add the others default to off so that its
+  config still reproduces it.
 
 :func:`caption_sample` draws one (image, caption) pair for the contrastive objective;
 :func:`direction_set` draws the images of the direction-ranking objective.
@@ -31,7 +33,7 @@ NAMED_AIRLIGHTS = {'yellowish': (1.0, 0.9, 0.7), 'bluish': (0.8, 0.9, 1.0), '': 
 DISTRACTORS = {'noise': 'noisy', 'blur': 'blurry', 'dark': 'dark', 'low contrast': 'low contrast'}
 OVER_PROCESSING = {'dark': 'a dark photo', 'contrast': 'a photo with too much contrast',
                    'cast': 'a photo with a colour cast', 'saturation': 'an oversaturated photo',
-                   'noise': 'a noisy photo'}
+                   'noise': 'a noisy photo', 'shadows': 'a photo with crushed shadows'}
 FIRST_OVER_PROCESSINGS = ('dark', 'contrast', 'cast', 'saturation')  # the first guide's
 DIRECTION_SET = ('clear', 'hazy', 'over-processed clear', 'half dehazed',
                  'over-processed half dehazed')
@@ -152,6 +154,8 @@ def over_process(img: np.ndarray, rng: np.random.Generator, kind: Optional[str] 
         out = grey + (img - grey) * rng.uniform(1.5, 2.2)
     elif kind == 'noise':
         out = amplify_noise(img, rng)
+    elif kind == 'shadows':
+        out = img**rng.uniform(1.15, 1.6)
     else:
         raise ValueError(f'Unknown over-processing {kind!r}; choose from {list(OVER_PROCESSING)}')
     return np.clip(out, 0, 1).astype(np.float32), OVER_PROCESSING[kind]
@@ -186,13 +190,17 @@ def caption_sample(photo: np.ndarray, size: int, rng: np.random.Generator,
 
 def direction_set(photo: np.ndarray, size: int, rng: np.random.Generator,
                   kinds: Sequence[str] = FIRST_OVER_PROCESSINGS,
-                  airlight_casts: float = 0.0) -> np.ndarray:
+                  airlight_casts: float = 0.0, dim_scenes: float = 0.0) -> np.ndarray:
     """(5, size, size, 3): the crops named in :data:`DIRECTION_SET` -- a clear crop, the same
     crop hazy, the clear crop over-processed, the half-dehazed crop (mean of clear and hazy) and
     the half-dehazed crop over-processed. When the airlight is tinted, with probability
     ``airlight_casts`` both over-processings are :func:`airlight_cast` (the haze's colour left in
-    the dehazed photo) instead of a random one of ``kinds``."""
+    the dehazed photo) instead of a random one of ``kinds``. With probability ``dim_scenes`` the
+    clear crop is a dim scene (dusk, overcast: the photo at 35-70 % of its brightness) under
+    haze of the usual airlight, so that darkening a dim scene further is ranked below it."""
     clear = random_square_crop(photo, size, rng)
+    if dim_scenes and rng.random() < dim_scenes:
+        clear = (clear * rng.uniform(0.35, 0.7)).astype(np.float32)
     beta = float(np.exp(rng.uniform(np.log(0.3), np.log(2.5))))
     hazy, _, airlight = add_haze_with_airlight(clear, rng, beta)
     half = (0.5 * (clear + hazy)).astype(np.float32)
