@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
+from mmbilalora.engine.hooks.bilalora_hook import domain_prompts
 from mmbilalora.models.losses import CLIPHazeClearLoss, CLIPWeightsUnavailable
 
 PROMPTS = (('a photo with haze', 'a clear photo'), ('foggy scene', 'sunny scene'))
@@ -71,7 +72,7 @@ def test_loss_is_zero_when_embedding_moves_along_text_direction(loss):
     toy = LinearToyCLIP(hazy=[1.0, 0.2, -0.3], clear=[0.1, 0.9, 0.4])
     loss.load_clip()
     object.__setattr__(loss, '_clip', toy)
-    loss.prompts = (('h', 'c'), )
+    loss.prompts, loss.prompt_weights = (('h', 'c'), ), torch.ones(1)
     loss.text_direction = loss._text_directions(lambda texts: 0 if texts[0] == 'h' else 1)
     d = loss.text_direction[0].double()
     mean = loss.clip_mean.view(3).double()
@@ -185,6 +186,31 @@ def test_bad_arguments(tiny_clip_name):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained='not-a-tag')
     with pytest.raises(ValueError, match='pairs'):
         CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=(('a', ), ))
+
+
+def test_prompt_weights_weigh_the_pairs(tiny_clip_name):
+    def built(**kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.manual_seed(0)
+            loss = CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, **kwargs)
+            loss.load_clip()
+        return loss
+    torch.manual_seed(3)
+    pred, inp = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    first, second = (built(prompts=PROMPTS[k:k + 1])(pred, inp).item() for k in (0, 1))
+    assert abs(first - second) > 1e-3  # the pairs give different losses
+    weighted = built(prompts=PROMPTS, prompt_weights=(3.0, 1.0))(pred, inp).item()
+    assert weighted == pytest.approx(0.75 * first + 0.25 * second, abs=1e-6)
+    equal = built(prompts=PROMPTS)(pred, inp).item()
+    assert equal == pytest.approx(0.5 * (first + second), abs=1e-6)
+    # an adapter trained with it names its domain by the heaviest pairs only
+    assert domain_prompts(built(prompts=PROMPTS, prompt_weights=(3.0, 1.0))) == [PROMPTS[0]]
+    assert domain_prompts(built(prompts=PROMPTS)) == list(PROMPTS)
+    for bad in ((1.0, ), (1.0, -1.0), (0.0, 0.0)):
+        with pytest.raises(ValueError, match='prompt_weights'):
+            CLIPHazeClearLoss(clip_model=tiny_clip_name, pretrained=None, prompts=PROMPTS,
+                              prompt_weights=bad)
 
 
 def test_augmented_views_average_crop_and_flip_losses(tiny_clip_name):

@@ -5,6 +5,10 @@
 # views per image (augment_views, not in the paper): with whole images the compact CLIP's gradient
 # amplified noise and artefacts (see the README's domain-shift table). tools/demo.py sets the data
 # folder and the CLIP guidance weights (real ViT-B-32 when available, else the compact CLIP).
+# Tried (README, demo): a second prompt pair 'a dark photo' -> 'a clear photo' (prompt_weights
+# 1/2, 1/3, 1/4) against the compact CLIP's taste for darker pictures: at 1/2 the real photos
+# kept their brightness but the embedded set fell below the base; at 1/3 and 1/4 the real photos
+# darkened as much as without it.
 _base_ = ['./dehazeformer_rtts.py']
 experiment_name = 'bilalora_dehazeformer-t_demo'
 work_dir = f'./work_dirs/{experiment_name}'

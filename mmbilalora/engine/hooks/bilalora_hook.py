@@ -54,6 +54,17 @@ def rank_gates(gates: Dict[str, float], top_k: int) -> Dict:
                 spread=max(values) - min(values))
 
 
+def domain_prompts(loss) -> List:
+    """The (hazy, clear) prompt pairs of ``loss`` with the largest ``prompt_weights`` (all
+    pairs when it has no weights; none when it has no prompts)."""
+    prompts = list(getattr(loss, 'prompts', ()))
+    weights = getattr(loss, 'prompt_weights', None)
+    if weights is None or len(weights) != len(prompts):
+        return prompts
+    weights = [float(w) for w in weights]
+    return [p for p, w in zip(prompts, weights) if w >= max(weights) - 1e-6]
+
+
 @HOOKS.register_module()
 class BiLaLoRAHook(Hook):
     """Search for ``search_iters`` iterations (or ``search_epochs`` passes over the training
@@ -71,7 +82,9 @@ class BiLaLoRAHook(Hook):
             weights and gates, so the gates train at the LoRA learning rate).
         adapter_description: a short description stored in the adapter file (default: the
             generator, experiment name and iteration count). The file also carries the loss's
-            prompts (for automatic routing between adapters).
+            prompts (for automatic routing between adapters): the pairs of the largest
+            ``prompt_weights`` -- the domain's pairs; a lower-weighted pair such as the demo's
+            'a dark photo' regularises the loss and names no domain.
     """
 
     priority = 'NORMAL'
@@ -188,7 +201,7 @@ class BiLaLoRAHook(Hook):
         if self.trajectory:
             self._plot(osp.join(runner.work_dir, 'gate_trajectory.png'))
         if self.save_adapter:
-            prompts = getattr(model.unsupervised_loss, 'prompts', ())
+            prompts = domain_prompts(model.unsupervised_loss)
             description = self.adapter_description or (
                 f'BiLaLoRA adapter of {type(generator).__name__} ({runner.experiment_name}, '
                 f'{runner.iter} iterations)')

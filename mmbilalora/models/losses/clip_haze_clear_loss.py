@@ -1,6 +1,7 @@
 """CLIPHazeClearLoss: the haze-to-clear (H2C) text-directed CLIP loss of BiLaLoRA.
 
-``L = 1 - cos(d_img, d_txt)`` averaged over the batch and the prompt pairs, with
+``L = 1 - cos(d_img, d_txt)`` averaged over the batch and the prompt pairs (weighted by
+``prompt_weights``, equal by default), with
 
 - ``d_img = n(n(E(pred)) - n(E(inp)))``  (E: frozen CLIP image encoder, n: L2 normalisation)
 - ``d_txt = n(n(T(clear)) - n(T(hazy)))`` (T: frozen CLIP text encoder, computed once).
@@ -34,6 +35,10 @@ box for ``pred`` and ``inp`` and for the whole batch) with a random horizontal f
 averages the K losses. This is the view augmentation that CLIP-guided image editing uses
 (CLIPstyler's patch augmentation) against adversarial, non-semantic gradients; it matters most
 with a weak guide such as the compact CLIP.
+
+Option (not in the paper, which uses one pair): more prompt pairs with ``prompt_weights``, e.g.
+``('a dark photo', 'a clear photo')`` beside the haze pair, so that darkening, which a weak guide
+reads as less haze, points away from "clear" (the demo config; see the README).
 """
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
@@ -61,6 +66,7 @@ class CLIPHazeClearLoss(nn.Module):
             files are checked when the loss is built; the weights are loaded (a tag's file
             fetched) when a loss value is first needed.
         prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.
+        prompt_weights: one weight >= 0 per pair (normalised to sum 1; default: equal).
         loss_weight: multiplier of the loss.
         input_range: value range (low, high) of ``inp`` (pixels 0 and 255); each bound a number
             or one number per channel.
@@ -84,6 +90,7 @@ class CLIPHazeClearLoss(nn.Module):
                  clip_model: str = 'ViT-B-32',
                  pretrained: Optional[str] = 'openai',
                  prompts: Sequence[Tuple[str, str]] = DEFAULT_PROMPTS,
+                 prompt_weights: Optional[Sequence[float]] = None,
                  loss_weight: float = 1.0,
                  input_range: Tuple = (-1.0, 1.0),
                  pred_range: Optional[Tuple] = None,
@@ -106,6 +113,10 @@ class CLIPHazeClearLoss(nn.Module):
             raise ValueError(f"resize_mode must be 'squash' or 'shortest', got {resize_mode!r}")
         if not prompts or any(len(p) != 2 for p in prompts):
             raise ValueError(f'prompts must be (hazy, clear) pairs, got {prompts!r}')
+        weights = [1.0] * len(prompts) if prompt_weights is None else list(prompt_weights)
+        if len(weights) != len(prompts) or min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f'prompt_weights must be one weight >= 0 per prompt pair '
+                             f'({len(prompts)}), not all 0, got {prompt_weights!r}')
         self.loss_weight = loss_weight
         self.input_range = self._as_range(input_range, 'input_range')
         self.pred_range = (self.input_range if pred_range is None else
@@ -124,6 +135,8 @@ class CLIPHazeClearLoss(nn.Module):
         # Follows .to() / .half() so that the CLIP tower, built later, lands on the same device
         # and dtype as the loss.
         self.register_buffer('_placement', torch.zeros(()), persistent=False)
+        self.register_buffer('prompt_weights', torch.tensor(weights) / sum(weights),
+                             persistent=False)
         for name, (low, high) in (('inp', self.input_range), ('pred', self.pred_range)):
             self.register_buffer(f'{name}_low', torch.tensor(low).view(1, -1, 1, 1),
                                  persistent=False)
@@ -278,5 +291,5 @@ class CLIPHazeClearLoss(nn.Module):
             pred_emb = self.encode_image(view_pred, clamp=self.clamp_pred, is_pred=True)
             image_direction = F.normalize(pred_emb - inp_emb, dim=-1)
             cosine = image_direction @ self.text_direction.t()
-            losses.append((1.0 - cosine).mean())
+            losses.append(((1.0 - cosine) @ self.prompt_weights.to(cosine.dtype)).mean())
         return self.loss_weight * torch.stack(losses).mean()
