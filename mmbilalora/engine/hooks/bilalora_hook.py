@@ -83,8 +83,8 @@ class BiLaLoRAHook(Hook):
         adapter_description: a short description stored in the adapter file (default: the
             generator, experiment name and iteration count). The file also carries the loss's
             prompts (for automatic routing between adapters): the pairs of the largest
-            ``prompt_weights`` -- the domain's pairs; a lower-weighted pair such as the demo's
-            'a dark photo' regularises the loss and names no domain.
+            ``prompt_weights`` -- the domain's pairs; a lower-weighted pair such as
+            ('a dark photo', 'a clear photo') regularises the loss and names no domain.
     """
 
     priority = 'NORMAL'

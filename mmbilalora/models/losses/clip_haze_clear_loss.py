@@ -38,7 +38,7 @@ with a weak guide such as the compact CLIP.
 
 Option (not in the paper, which uses one pair): more prompt pairs with ``prompt_weights``, e.g.
 ``('a dark photo', 'a clear photo')`` beside the haze pair, so that darkening, which a weak guide
-reads as less haze, points away from "clear" (the demo config; see the README).
+reads as less haze, points away from "clear" (measured on the demo: see the README).
 """
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
