@@ -26,7 +26,6 @@ import argparse
 import os.path as osp
 import sys
 
-import cv2
 import numpy as np
 import torch
 
@@ -37,7 +36,7 @@ from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT,  # noqa: E40
                              SHIPPED_BASE_CONFIG, PromptRouter, dehaze_array, load_dehazer)
 from mmbilalora.datasets import scan_images  # noqa: E402
 from mmbilalora.models.losses import CLIPHazeClearLoss  # noqa: E402
-from mmbilalora.utils.image_io import read_rgb  # noqa: E402
+from mmbilalora.utils.image_io import read_rgb, resize_shorter_side  # noqa: E402
 from mmbilalora.utils.sample_images import day_and_night_images, write_target_set  # noqa: E402
 
 CROP, VIEWS = 128, 16
@@ -84,12 +83,6 @@ def noise_penalty(loss, pairs, std: float, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rises.items()}
 
 
-def shorter_side(rgb: np.ndarray, side: int) -> np.ndarray:
-    scale = side / min(rgb.shape[:2])
-    return cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                      interpolation=cv2.INTER_AREA)
-
-
 def darkening_preference(folder: str, real: list, outputs: list) -> dict:
     """Per darkening: (photos on which it is preferred, mean loss rise) over ``real``."""
     loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
@@ -113,7 +106,7 @@ def main() -> None:
              for p in scan_images(folders['eval/hazy'])]
     base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
     base_outputs = [dehaze_array(base, hazy, tile=None).astype(np.float32) for hazy, _ in pairs]
-    real = [shorter_side(read_rgb(p), REAL_SIDE) for p in scan_images(args.real)]
+    real = [resize_shorter_side(read_rgb(p), REAL_SIDE) for p in scan_images(args.real)]
     real_outputs = [dehaze_array(base, hazy).astype(np.float32) for hazy in real]
     day, night = day_and_night_images()
     print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '

@@ -1,13 +1,12 @@
 """CaptionDegradationDataset: captioned degradations of clear photos, made on the fly."""
 from typing import Dict, Optional, Sequence
 
-import cv2
 import numpy as np
 import torch
 from mmagic.registry import DATASETS
 from torch.utils.data import Dataset
 
-from ..utils.image_io import read_rgb
+from ..utils.image_io import read_rgb, resize_shorter_side
 from .image_folder import scan_images
 from .transforms.caption_degradations import (FIRST_OVER_PROCESSINGS, OVER_PROCESSING,
                                               caption_sample, direction_set)
@@ -15,15 +14,8 @@ from .transforms.caption_degradations import (FIRST_OVER_PROCESSINGS, OVER_PROCE
 
 def load_photos(paths: Sequence[str], short_side: int) -> list:
     """Photos as float32 RGB in [0, 1], the shorter side resized to ``short_side``."""
-    photos = []
-    for path in paths:
-        rgb = read_rgb(path)
-        scale = short_side / min(rgb.shape[:2])
-        size = (max(round(rgb.shape[1] * scale), short_side),
-                max(round(rgb.shape[0] * scale), short_side))
-        photos.append(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-                      / 255.0)
-    return photos
+    return [resize_shorter_side(read_rgb(path), short_side).astype(np.float32) / 255.0
+            for path in paths]
 
 
 @DATASETS.register_module()

@@ -1,4 +1,4 @@
-"""Reading photos as 8-bit RGB and writing results atomically.
+"""Reading photos as 8-bit RGB, resizing them and writing results atomically.
 
 Documented handling of unusual inputs (:func:`read_rgb`):
 
@@ -39,6 +39,14 @@ def read_rgb(path: str) -> np.ndarray:
         gray = np.clip(np.round(np.asarray(img, dtype=np.float64)), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     return np.asarray(img.convert('RGB'), dtype=np.uint8).copy()
+
+
+def resize_shorter_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    """``rgb`` (H, W, C) resized (area interpolation, aspect kept) so that its shorter side is
+    ``side`` pixels and neither side is below it."""
+    scale = side / min(rgb.shape[:2])
+    size = (max(round(rgb.shape[1] * scale), side), max(round(rgb.shape[0] * scale), side))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
