@@ -306,6 +306,9 @@ class DehazeFormer(BaseModule):
             under the input's grey image before ``K * x - B + x``, so the output's detail is the
             input's and the network cannot add blocks or grids of its own; None (default): the
             official output.
+        input_prior: a parameter-free prior applied to the input first, e.g.
+            ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the network then refines the
+            prior's dehazed image (its K and B act on it); None (default): the official model.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -323,6 +326,7 @@ class DehazeFormer(BaseModule):
                  conv_type=None,
                  pad_multiple: Optional[int] = None,
                  guided_output: Optional[dict] = None,
+                 input_prior: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -346,6 +350,7 @@ class DehazeFormer(BaseModule):
             raise ValueError('guided_output must be dict(radius=..., eps=...), '
                              f'got {guided_output}')
         self.guided_output = guided_output
+        self.input_prior = MODELS.build(input_prior) if input_prior is not None else None
         self.patch_size = 4
         self.window_size = window_size
         self.pad_multiple = pad_multiple or self.patch_size * window_size
@@ -386,6 +391,8 @@ class DehazeFormer(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, 3, H, W)."""
         h, w = x.shape[-2:]
+        if self.input_prior is not None:
+            x = self.input_prior(x)
         x = pad_to_multiple(x, self.pad_multiple)
         features = self.forward_features(x)
         if self.guided_output is not None:

@@ -1,0 +1,80 @@
+"""Dark channel prior: dark channel, airlight, inverting known haze, as DehazeFormer's input."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import mmbilalora  # noqa: F401  (registers DehazeFormer and DarkChannelPrior)
+from mmbilalora.models.editors.dehazeformer import DehazeFormer
+from mmbilalora.models.utils import DarkChannelPrior, dark_channel, estimate_airlight
+
+
+def scene_with_dark_pixels(seed: int = 0) -> torch.Tensor:
+    """(1, 3, 64, 80) clear scene in [0, 1] whose every 15x15 window holds a pixel with a zero
+    channel (the prior's assumption): random colours with a black dot every 6 pixels."""
+    g = torch.Generator().manual_seed(seed)
+    scene = 0.2 + 0.6 * torch.rand(1, 3, 64, 80, generator=g)
+    scene[..., ::6, ::6] = 0
+    return scene
+
+
+def test_dark_channel_is_the_min_over_channels_and_window():
+    x = torch.rand(2, 3, 20, 23, generator=torch.Generator().manual_seed(1))
+    padded = F.pad(x.amin(dim=1, keepdim=True), (3, 3, 3, 3), value=float('inf'))
+    expected = padded.unfold(2, 7, 1).unfold(3, 7, 1).amin(dim=(-1, -2))
+    assert torch.equal(dark_channel(x, 7), expected)
+
+
+def test_airlight_is_the_colour_of_the_haziest_pixels_per_image():
+    x = torch.full((2, 3, 30, 40), 0.3)
+    x[0, :, :3, :3] = torch.tensor([0.9, 0.8, 0.7]).view(3, 1, 1)
+    x[1, :, -4:, -5:] = torch.tensor([0.6, 0.6, 0.95]).view(3, 1, 1)
+    airlight = estimate_airlight(x, x.amin(dim=1, keepdim=True), top_fraction=9 / 1200)
+    assert torch.allclose(airlight.flatten(1), torch.tensor([[0.9, 0.8, 0.7], [0.6, 0.6, 0.95]]))
+
+
+@pytest.mark.parametrize('value_range', [(0.0, 1.0), (-1.0, 1.0)])
+def test_prior_inverts_uniform_haze_on_a_scene_that_meets_its_assumption(value_range):
+    clear = scene_with_dark_pixels()
+    airlight = torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1)
+    hazy = clear * 0.4 + airlight * 0.6
+    hazy[..., :20, :20] = airlight  # sky: pure airlight, the brightest dark channel
+    low, high = value_range
+    prior = DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6,
+                             value_range=value_range)
+    out = (prior(hazy * (high - low) + low) - low) / (high - low)
+    inner = (Ellipsis, slice(34, -4), slice(34, -4))  # beyond the sky's window and filter
+    assert (out[inner] - clear[inner]).abs().max() < 0.02
+    assert (hazy[inner] - clear[inner]).abs().mean() > 0.2
+    half = DarkChannelPrior(omega=0.5, refine_radius=4, refine_eps=1e-6,
+                            value_range=value_range)
+    out_half = (half(hazy * (high - low) + low) - low) / (high - low)
+    # omega 0.5 keeps half the haze: t = 1 - 0.5 * 0.6 = 0.7
+    expected = (hazy - airlight) / 0.7 + airlight
+    assert (out_half[inner] - expected[inner]).abs().max() < 0.02
+
+
+def test_prior_rejects_bad_settings():
+    with pytest.raises(ValueError, match='odd patch'):
+        DarkChannelPrior(patch=14)
+    with pytest.raises(ValueError, match='omega'):
+        DarkChannelPrior(omega=0.0)
+    with pytest.raises(ValueError, match='value_range'):
+        DarkChannelPrior(value_range=(1.0, -1.0))
+
+
+def test_dehazeformer_refines_the_priors_output_and_trains():
+    torch.manual_seed(0)
+    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0))
+    plain = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
+    with_prior = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
+                              input_prior=prior_cfg)
+    with_prior.load_state_dict(plain.state_dict())
+    x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
+    out = with_prior(x)
+    with torch.no_grad():
+        dehazed = DarkChannelPrior(value_range=(-1.0, 1.0))(x)
+        assert torch.allclose(out, plain(dehazed), atol=1e-5)
+        assert (dehazed - x).abs().mean() > 0.2
+    out.square().mean().backward()
+    assert with_prior.patch_embed.proj.weight.grad.abs().sum() > 0
+    assert not any(True for _ in with_prior.input_prior.parameters())
