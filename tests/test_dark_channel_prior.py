@@ -82,19 +82,27 @@ def test_prior_rejects_bad_settings():
         DarkChannelPrior(value_range=(1.0, -1.0))
 
 
-def test_dehazeformer_refines_the_priors_output_and_trains():
+def test_dehazeformer_refines_the_priors_output_sees_the_input_and_trains():
+    from mmbilalora.models.utils import pad_to_multiple
     torch.manual_seed(0)
     prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0))
     plain = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
     with_prior = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
                               input_prior=prior_cfg)
-    with_prior.load_state_dict(plain.state_dict())
+    assert with_prior.patch_embed.proj.weight.shape[1] == 6  # prior's image, then the input
+    with_prior.load_state_dict(plain.state_dict())  # a base without the prior loads ...
+    first = with_prior.patch_embed.proj.weight
+    assert torch.equal(first[:, :3], plain.patch_embed.proj.weight)
+    assert torch.count_nonzero(first[:, 3:]) == 0  # ... ignoring the input at first
     x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
     out = with_prior(x)
     with torch.no_grad():
-        dehazed = DarkChannelPrior(value_range=(-1.0, 1.0))(x)
-        assert torch.allclose(out, plain(dehazed), atol=1e-5)
-        assert (dehazed - x).abs().mean() > 0.2
-    out.square().mean().backward()
-    assert with_prior.patch_embed.proj.weight.grad.abs().sum() > 0
+        dehazed = DarkChannelPrior(value_range=(-1.0, 1.0))(pad_to_multiple(x, 32))
+        assert torch.allclose(out, plain(dehazed)[..., :64, :80], atol=1e-5)
+        assert (dehazed[..., :64, :80] - x).abs().mean() > 0.2
+        first[:, 3:] = 0.1 * first[:, :3]
+        assert (with_prior(x) - out).abs().mean() > 1e-3  # the input's channels are used
+    with_prior(x).square().mean().backward()
+    assert with_prior.patch_embed.proj.weight.grad[:, 3:].abs().sum() > 0
     assert not any(True for _ in with_prior.input_prior.parameters())
+    with_prior.load_state_dict(with_prior.state_dict())  # its own 6-channel weights load as is

@@ -306,9 +306,13 @@ class DehazeFormer(BaseModule):
             under the input's grey image before ``K * x - B + x``, so the output's detail is the
             input's and the network cannot add blocks or grids of its own; None (default): the
             official output.
-        input_prior: a parameter-free prior applied to the input first, e.g.
-            ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the network then refines the
-            prior's dehazed image (its K and B act on it); None (default): the official model.
+        input_prior: a parameter-free prior, e.g.
+            ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the network sees the prior's
+            dehazed image and the input (2 * in_chans channels, prior first) and refines the
+            prior's image (its K and B act on it, the guided filter's guide is its grey). Weights
+            of a model without the prior load into one with it: the input's channels of the first
+            conv start at zero, so the loaded network starts by refining the prior's image as it
+            refined its input. None (default): the official model.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -351,6 +355,7 @@ class DehazeFormer(BaseModule):
                              f'got {guided_output}')
         self.guided_output = guided_output
         self.input_prior = MODELS.build(input_prior) if input_prior is not None else None
+        self.in_chans = in_chans
         self.patch_size = 4
         self.window_size = window_size
         self.pad_multiple = pad_multiple or self.patch_size * window_size
@@ -360,7 +365,8 @@ class DehazeFormer(BaseModule):
             return BasicLayer(network_depth, embed_dims[i], depths[i], num_heads[i],
                               mlp_ratios[i], window_size, attn_ratio[i], conv_type[i])
 
-        self.patch_embed = PatchEmbed(1, in_chans, embed_dims[0], kernel_size=3)
+        network_in = in_chans * 2 if self.input_prior is not None else in_chans
+        self.patch_embed = PatchEmbed(1, network_in, embed_dims[0], kernel_size=3)
         self.layer1 = stage(0)
         self.patch_merge1 = PatchEmbed(2, embed_dims[0], embed_dims[1])
         self.skip1 = nn.Conv2d(embed_dims[0], embed_dims[0], 1)
@@ -376,8 +382,17 @@ class DehazeFormer(BaseModule):
         self.layer5 = stage(4)
         self.patch_unembed = PatchUnEmbed(1, out_chans, embed_dims[4], kernel_size=3)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = f'{prefix}patch_embed.proj.weight'
+        weight = state_dict.get(key)
+        if (self.input_prior is not None and weight is not None
+                and weight.shape[1] == self.in_chans):
+            state_dict[key] = torch.cat([weight, torch.zeros_like(weight)], dim=1)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_chans, H, W), H and W multiples of 4 -> (N, out_chans, H, W)."""
+        """(N, C, H, W), C the first conv's channels, H and W multiples of 4 ->
+        (N, out_chans, H, W)."""
         x = self.layer1(self.patch_embed(x))
         skip1 = x
         x = self.layer2(self.patch_merge1(x))
@@ -391,10 +406,11 @@ class DehazeFormer(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, 3, H, W)."""
         h, w = x.shape[-2:]
+        network_input = x = pad_to_multiple(x, self.pad_multiple)
         if self.input_prior is not None:
             x = self.input_prior(x)
-        x = pad_to_multiple(x, self.pad_multiple)
-        features = self.forward_features(x)
+            network_input = torch.cat([x, network_input], dim=1)
+        features = self.forward_features(network_input)
         if self.guided_output is not None:
             features = guided_filter(x.mean(dim=1, keepdim=True), features,
                                      **self.guided_output)
