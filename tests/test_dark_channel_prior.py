@@ -106,3 +106,22 @@ def test_dehazeformer_refines_the_priors_output_sees_the_input_and_trains():
     assert with_prior.patch_embed.proj.weight.grad[:, 3:].abs().sum() > 0
     assert not any(True for _ in with_prior.input_prior.parameters())
     with_prior.load_state_dict(with_prior.state_dict())  # its own 6-channel weights load as is
+
+
+def test_prior_as_hint_keeps_the_loaded_model_and_acts_on_the_input():
+    torch.manual_seed(0)
+    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0))
+    plain = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
+    hint = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
+                        input_prior=prior_cfg, prior_role='hint')
+    hint.load_state_dict(plain.state_dict())
+    first = hint.patch_embed.proj.weight
+    assert torch.count_nonzero(first[:, :3]) == 0  # the prior's channels start at zero
+    assert torch.equal(first[:, 3:], plain.patch_embed.proj.weight)
+    x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(hint(x), plain(x), atol=1e-5)  # exactly the loaded model
+        first[:, :3] = 0.1 * first[:, 3:]
+        assert (hint(x) - plain(x)).abs().mean() > 1e-3  # the prior's channels are used
+    with pytest.raises(ValueError, match='prior_role'):
+        DehazeFormer(arch='t-conv', input_prior=prior_cfg, prior_role='refine')

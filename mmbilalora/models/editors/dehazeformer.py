@@ -308,11 +308,15 @@ class DehazeFormer(BaseModule):
             official output.
         input_prior: a parameter-free prior, e.g.
             ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the network sees the prior's
-            dehazed image and the input (2 * in_chans channels, prior first) and refines the
-            prior's image (its K and B act on it, the guided filter's guide is its grey). Weights
-            of a model without the prior load into one with it: the input's channels of the first
-            conv start at zero, so the loaded network starts by refining the prior's image as it
-            refined its input. None (default): the official model.
+            dehazed image and the input (2 * in_chans channels, prior first). None (default):
+            the official model.
+        prior_role: with ``input_prior``, which image the network's K and B act on (and whose
+            grey guides ``guided_output``): ``'base'`` (default) the prior's, so the network
+            refines the prior's dehazing; ``'hint'`` the input's, so the prior only informs the
+            network. Weights of a model without the prior load into one with it, the first
+            conv's weights going to the channels of the image K and B act on and the other
+            channels starting at zero: the loaded network starts by treating that image as it
+            treated its input.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -331,6 +335,7 @@ class DehazeFormer(BaseModule):
                  pad_multiple: Optional[int] = None,
                  guided_output: Optional[dict] = None,
                  input_prior: Optional[dict] = None,
+                 prior_role: str = 'base',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -355,6 +360,9 @@ class DehazeFormer(BaseModule):
                              f'got {guided_output}')
         self.guided_output = guided_output
         self.input_prior = MODELS.build(input_prior) if input_prior is not None else None
+        if prior_role not in ('base', 'hint'):
+            raise ValueError(f"prior_role must be 'base' or 'hint', got {prior_role!r}")
+        self.prior_role = prior_role
         self.in_chans = in_chans
         self.patch_size = 4
         self.window_size = window_size
@@ -387,7 +395,8 @@ class DehazeFormer(BaseModule):
         weight = state_dict.get(key)
         if (self.input_prior is not None and weight is not None
                 and weight.shape[1] == self.in_chans):
-            state_dict[key] = torch.cat([weight, torch.zeros_like(weight)], dim=1)
+            parts = [weight, torch.zeros_like(weight)]
+            state_dict[key] = torch.cat(parts if self.prior_role == 'base' else parts[::-1], dim=1)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -408,8 +417,10 @@ class DehazeFormer(BaseModule):
         h, w = x.shape[-2:]
         network_input = x = pad_to_multiple(x, self.pad_multiple)
         if self.input_prior is not None:
-            x = self.input_prior(x)
-            network_input = torch.cat([x, network_input], dim=1)
+            prior = self.input_prior(x)
+            network_input = torch.cat([prior, x], dim=1)
+            if self.prior_role == 'base':
+                x = prior
         features = self.forward_features(network_input)
         if self.guided_output is not None:
             features = guided_filter(x.mean(dim=1, keepdim=True), features,
