@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 
 from ..models.data_preprocessors import PixelConvention, pixel_convention
 from ..models.lora import load_adapter, set_adapter
-from ..models.utils import pad_to_multiple, resize_bicubic, resize_to_multiple
+from ..models.utils import (holding_image_statistics, pad_to_multiple, resize_bicubic,
+                            resize_to_multiple)
 from ..utils.checkpoint_io import read_checkpoint
 
 
@@ -121,7 +122,9 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
     ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global
     statistics, such as DehazeFormer's RLN and SKFusion pooling, see each tile's statistics
-    instead of the whole image's; ``tile=None`` processes the image at once). Each tile is
+    instead of the whole image's; ``tile=None`` processes the image at once; a
+    ``DarkChannelPrior`` inside the generator estimates its airlight and haze gate on the whole
+    image, see :func:`~mmbilalora.models.utils.holding_image_statistics`). Each tile is
     reflection-padded to ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces
     the authors' test-time sizing instead of padding: the network input is resized (bicubic,
     antialiased) to the largest multiple of N on each side, given to the network as it is, and
@@ -135,20 +138,22 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     tile_w = tile or w
     rows = list(tile_windows(h, tile_h, overlap))
     cols = list(tile_windows(w, tile_w, overlap))
-    for top, bottom in rows:
-        for left, right in cols:
-            patch = torch.from_numpy(np.ascontiguousarray(rgb[top:bottom, left:right]))
-            x = dehazer.to_network(patch.permute(2, 0, 1)[None].float().to(dehazer.device))
-            ph, pw = x.shape[-2:]
-            if resize_multiple:
-                y = resize_bicubic(dehazer.generator(resize_to_multiple(x, resize_multiple)),
-                                   (ph, pw))
-            else:
-                y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
-            y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
-            wy = _ramp(ph, overlap, top == 0, bottom == h)
-            wx = _ramp(pw, overlap, left == 0, right == w)
-            blend = (wy[:, None] * wx[None, :])[..., None]
-            out[top:bottom, left:right] += y * blend
-            weight[top:bottom, left:right] += blend
+    pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
+    whole = dehazer.to_network(pixels.to(dehazer.device))
+    with holding_image_statistics(dehazer.generator, whole):
+        for top, bottom in rows:
+            for left, right in cols:
+                x = whole[..., top:bottom, left:right]
+                ph, pw = x.shape[-2:]
+                if resize_multiple:
+                    y = resize_bicubic(dehazer.generator(resize_to_multiple(x, resize_multiple)),
+                                       (ph, pw))
+                else:
+                    y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
+                y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
+                wy = _ramp(ph, overlap, top == 0, bottom == h)
+                wx = _ramp(pw, overlap, left == 0, right == w)
+                blend = (wy[:, None] * wx[None, :])[..., None]
+                out[top:bottom, left:right] += y * blend
+                weight[top:bottom, left:right] += blend
     return np.clip(np.round(out / weight), 0, 255).astype(np.uint8)

@@ -1,5 +1,6 @@
 """The dark channel prior (He, Sun and Tang, CVPR 2009 / TPAMI 2011) as a parameter-free layer."""
-from typing import Tuple
+from contextlib import ExitStack, contextmanager
+from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -39,6 +40,24 @@ class DarkChannelPrior(nn.Module):
     pixel whose largest channel distance to the airlight ``d`` is under ``K`` to ``t * K / d``
     (at most 1), so such pixels are left nearly as they are; 0 (default) is He et al.'s prior.
 
+    The prior cannot tell a haze-free photo from a hazy one: it removes "haze" wherever the dark
+    channel is high (bright, pale surfaces too). ``haze_gate=(low, high)`` scales ``omega`` per
+    image by ``clip((m - low) / (high - low), 0, 1)``, ``m`` the image's median of
+    ``dark_channel(x / A)``: an image whose median is that of a typical haze-free photo (``low``)
+    or below is left as it is, one above ``high`` is dehazed with the full ``omega``. None
+    (default): He et al.'s prior, ``omega`` on every image.
+
+    ``1 / t`` amplifies everything, the compression steps and sensor noise of a real photo as
+    much as its scene. ``detail_layer=dict(radius=R, eps=E, max_gain=G)`` splits the image into
+    a base layer (each channel guided-filtered under the image's grey, R pixels, E in squared
+    [0, 1] units: edges stronger than about sqrt(E) stay in it) and the detail left over, and
+    stretches the detail by at most G: ``J = (base - A) / t + A + min(1 / t, G) * detail``. None
+    (default): He et al.'s ``J = (x - A) / t + A``.
+
+    Airlight and gate strength are image-global (:meth:`image_statistics`); to dehaze an image
+    in tiles with the whole image's values, run the tiles inside
+    :meth:`holding_statistics` (see :func:`holding_image_statistics`).
+
     Args:
         omega: fraction of the haze removed (He et al.: 0.95; 1 removes all of it).
         patch: dark-channel window side (pixels; He et al.: 15).
@@ -47,6 +66,9 @@ class DarkChannelPrior(nn.Module):
         refine_radius / refine_eps: guided filter of the transmission (pixels; eps in squared
             [0, 1] units).
         airlight_tolerance: see above ([0, 1] units; 0: off).
+        detail_layer: ``dict(radius, eps, max_gain)`` (see above) or None.
+        haze_gate: ``(low, high)`` medians of the airlight-normalised dark channel (see above;
+            ``0 <= low < high <= 1``), or None.
         value_range: the (low, high) pixel values of the image, e.g. (-1, 1) for a network input
             normalised with mean = std = 127.5.
     """
@@ -54,6 +76,8 @@ class DarkChannelPrior(nn.Module):
     def __init__(self, omega: float = 0.95, patch: int = 15, t_min: float = 0.1,
                  top_fraction: float = 1e-3, refine_radius: int = 30, refine_eps: float = 1e-3,
                  airlight_tolerance: float = 0.0,
+                 haze_gate: Optional[Tuple[float, float]] = None,
+                 detail_layer: Optional[dict] = None,
                  value_range: Tuple[float, float] = (0.0, 1.0)):
         super().__init__()
         if not 0 < omega <= 1 or not 0 < t_min < 1 or patch < 1 or patch % 2 == 0:
@@ -61,26 +85,88 @@ class DarkChannelPrior(nn.Module):
                              f'patch >= 1; got omega={omega}, t_min={t_min}, patch={patch}.')
         if airlight_tolerance < 0:
             raise ValueError(f'airlight_tolerance must be >= 0, got {airlight_tolerance}')
+        if haze_gate is not None and not (len(haze_gate) == 2
+                                          and 0 <= haze_gate[0] < haze_gate[1] <= 1):
+            raise ValueError(f'haze_gate must be (low, high) with 0 <= low < high <= 1, '
+                             f'got {haze_gate}')
+        if detail_layer is not None and (set(detail_layer) != {'radius', 'eps', 'max_gain'}
+                                         or detail_layer['max_gain'] < 1):
+            raise ValueError('detail_layer must be dict(radius=..., eps=..., max_gain=...) with '
+                             f'max_gain >= 1, got {detail_layer}')
         if value_range[1] <= value_range[0]:
             raise ValueError(f'value_range must be (low, high) with low < high, got {value_range}')
         self.omega, self.patch, self.t_min = omega, patch, t_min
         self.top_fraction = top_fraction
         self.refine_radius, self.refine_eps = refine_radius, refine_eps
         self.airlight_tolerance = airlight_tolerance
+        self.haze_gate = tuple(haze_gate) if haze_gate is not None else None
+        self.detail_layer = dict(detail_layer) if detail_layer is not None else None
         self.value_range = tuple(value_range)
+        self._held: Optional[Dict[str, torch.Tensor]] = None
+
+    def _unit(self, x: torch.Tensor) -> torch.Tensor:
+        low, high = self.value_range
+        return ((x - low) / (high - low)).clamp(0, 1)
+
+    @torch.no_grad()
+    def image_statistics(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Per image of ``x`` (N, 3, H, W): ``airlight`` (N, 3, 1, 1, [0, 1] units) and
+        ``strength`` (N, 1, 1, 1): the share of ``omega`` applied (1 without ``haze_gate``)."""
+        unit = self._unit(x)
+        airlight = estimate_airlight(unit, dark_channel(unit, self.patch),
+                                     self.top_fraction).clamp(min=1e-3)
+        strength = torch.ones_like(airlight[:, :1])
+        if self.haze_gate is not None:
+            low, high = self.haze_gate
+            median = dark_channel(unit / airlight, self.patch).flatten(1).median(dim=1).values
+            strength = ((median - low) / (high - low)).clamp(0, 1).view_as(strength)
+        return dict(airlight=airlight, strength=strength)
+
+    @contextmanager
+    def holding_statistics(self, x: torch.Tensor) -> Iterator[None]:
+        """Within the block, every call uses the :meth:`image_statistics` of ``x`` (the whole
+        image, in the prior's value range) instead of those of the tensor it is given."""
+        self._held = self.image_statistics(x)
+        try:
+            yield
+        finally:
+            self._held = None
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         low, high = self.value_range
-        unit = ((x - low) / (high - low)).clamp(0, 1)
-        airlight = estimate_airlight(unit, dark_channel(unit, self.patch), self.top_fraction)
-        airlight = airlight.clamp(min=1e-3)
-        raw = 1 - self.omega * dark_channel(unit / airlight, self.patch)
-        transmission = guided_filter(unit.mean(dim=1, keepdim=True), raw, self.refine_radius,
+        unit = self._unit(x)
+        stats = self._held if self._held is not None else self.image_statistics(x)
+        if stats['airlight'].shape[0] != unit.shape[0]:
+            raise ValueError(f'held statistics are for {stats["airlight"].shape[0]} image(s), '
+                             f'the input has {unit.shape[0]}')
+        airlight = stats['airlight']
+        omega = self.omega * stats['strength']
+        raw = 1 - omega * dark_channel(unit / airlight, self.patch)
+        grey = unit.mean(dim=1, keepdim=True)
+        transmission = guided_filter(grey, raw, self.refine_radius,
                                      self.refine_eps).clamp(min=self.t_min)
         if self.airlight_tolerance > 0:
             distance = (unit - airlight).abs().amax(dim=1, keepdim=True).clamp(min=1e-3)
             raise_to = (self.airlight_tolerance / distance).clamp(min=1)
             transmission = (transmission * raise_to).clamp(max=1)
-        clear = ((unit - airlight) / transmission + airlight).clamp(0, 1)
-        return clear * (high - low) + low
+        if self.detail_layer is None:
+            clear = (unit - airlight) / transmission + airlight
+        else:
+            base = guided_filter(grey, unit, self.detail_layer['radius'],
+                                 self.detail_layer['eps'])
+            gain = transmission.reciprocal().clamp(max=self.detail_layer['max_gain'])
+            clear = (base - airlight) / transmission + airlight + gain * (unit - base)
+        return clear.clamp(0, 1) * (high - low) + low
+
+
+@contextmanager
+def holding_image_statistics(model: nn.Module, x: torch.Tensor) -> Iterator[None]:
+    """Every :class:`DarkChannelPrior` in ``model`` holds the image statistics of ``x`` (the
+    whole image as the model's input, (N, 3, H, W)) within the block, so tiles of ``x`` are
+    dehazed with the whole image's airlight and gate."""
+    with ExitStack() as stack:
+        for module in model.modules():
+            if isinstance(module, DarkChannelPrior):
+                stack.enter_context(module.holding_statistics(x))
+        yield
