@@ -202,3 +202,20 @@ def test_prior_as_hint_keeps_the_loaded_model_and_acts_on_the_input():
         assert (hint(x) - plain(x)).abs().mean() > 1e-3  # the prior's channels are used
     with pytest.raises(ValueError, match='prior_role'):
         DehazeFormer(arch='t-conv', input_prior=prior_cfg, prior_role='refine')
+
+
+def test_gated_prior_gates_the_networks_correction():
+    torch.manual_seed(0)
+    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0), haze_gate=(0.15, 0.55))
+    gated, free = (DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
+                                input_prior=prior_cfg, prior_gates_output=flag)
+                   for flag in (True, False))
+    free.load_state_dict(gated.state_dict())
+    clear = scene_with_dark_pixels() * 2 - 1  # median dark channel 0: strength 0
+    hazy = (scene_with_dark_pixels() * 0.3 + 0.65) * 2 - 1  # median 0.7: strength 1
+    with torch.no_grad():
+        assert torch.allclose(gated(clear), clear, atol=1e-6)  # exactly as it came in
+        assert (free(clear) - clear).abs().mean() > 1e-3  # the random network's correction
+        assert torch.allclose(gated(hazy), free(hazy), atol=1e-6)
+    with pytest.raises(ValueError, match='prior_gates_output'):
+        DehazeFormer(arch='t-conv', prior_gates_output=True)

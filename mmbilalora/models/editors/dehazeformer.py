@@ -306,9 +306,9 @@ class DehazeFormer(BaseModule):
             under the input's grey image before ``K * x - B + x``, so the output's detail is the
             input's and the network cannot add blocks or grids of its own; None (default): the
             official output.
-        input_prior: a parameter-free prior, e.g.
-            ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the network sees the prior's
-            dehazed image and the input (2 * in_chans channels, prior first). None (default):
+        input_prior: a parameter-free prior whose ``dehaze(x)`` returns the dehazed image and a
+            per-image strength, e.g. ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the
+            network sees the prior's dehazed image and the input (2 * in_chans channels, prior first). None (default):
             the official model.
         prior_role: with ``input_prior``, which image the network's K and B act on (and whose
             grey guides ``guided_output``): ``'base'`` (default) the prior's, so the network
@@ -317,6 +317,11 @@ class DehazeFormer(BaseModule):
             conv's weights going to the channels of the image K and B act on and the other
             channels starting at zero: the loaded network starts by treating that image as it
             treated its input.
+        prior_gates_output: with ``input_prior`` (``prior_role='base'``) whose ``dehaze``
+            returns a per-image strength (``DarkChannelPrior(haze_gate=...)``), K and B are
+            scaled by it: an image the gate calls haze-free (strength 0) leaves the model
+            exactly as it came in, and the network's correction grows with the prior's.
+            False (default): K and B as predicted.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -336,6 +341,7 @@ class DehazeFormer(BaseModule):
                  guided_output: Optional[dict] = None,
                  input_prior: Optional[dict] = None,
                  prior_role: str = 'base',
+                 prior_gates_output: bool = False,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -363,6 +369,9 @@ class DehazeFormer(BaseModule):
         if prior_role not in ('base', 'hint'):
             raise ValueError(f"prior_role must be 'base' or 'hint', got {prior_role!r}")
         self.prior_role = prior_role
+        if prior_gates_output and (self.input_prior is None or prior_role != 'base'):
+            raise ValueError("prior_gates_output needs input_prior with prior_role='base'")
+        self.prior_gates_output = prior_gates_output
         self.in_chans = in_chans
         self.patch_size = 4
         self.window_size = window_size
@@ -417,7 +426,7 @@ class DehazeFormer(BaseModule):
         h, w = x.shape[-2:]
         network_input = x = pad_to_multiple(x, self.pad_multiple)
         if self.input_prior is not None:
-            prior = self.input_prior(x)
+            prior, strength = self.input_prior.dehaze(x)
             network_input = torch.cat([prior, x], dim=1)
             if self.prior_role == 'base':
                 x = prior
@@ -425,5 +434,7 @@ class DehazeFormer(BaseModule):
         if self.guided_output is not None:
             features = guided_filter(x.mean(dim=1, keepdim=True), features,
                                      **self.guided_output)
+        if self.prior_gates_output:
+            features = features * strength
         k, b = torch.split(features, (1, 3), dim=1)
         return (k * x - b + x)[:, :, :h, :w]

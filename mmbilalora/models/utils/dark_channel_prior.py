@@ -110,17 +110,18 @@ class DarkChannelPrior(nn.Module):
 
     @torch.no_grad()
     def image_statistics(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Per image of ``x`` (N, 3, H, W): ``airlight`` (N, 3, 1, 1, [0, 1] units) and
-        ``strength`` (N, 1, 1, 1): the share of ``omega`` applied (1 without ``haze_gate``)."""
+        """Per image of ``x`` (N, 3, H, W): ``airlight`` (N, 3, 1, 1, [0, 1] units),
+        ``dark_median`` (N,): the median of ``dark_channel(x / A)``, and ``strength``
+        (N, 1, 1, 1): the share of ``omega`` applied (1 without ``haze_gate``)."""
         unit = self._unit(x)
         airlight = estimate_airlight(unit, dark_channel(unit, self.patch),
                                      self.top_fraction).clamp(min=1e-3)
+        median = dark_channel(unit / airlight, self.patch).flatten(1).median(dim=1).values
         strength = torch.ones_like(airlight[:, :1])
         if self.haze_gate is not None:
             low, high = self.haze_gate
-            median = dark_channel(unit / airlight, self.patch).flatten(1).median(dim=1).values
             strength = ((median - low) / (high - low)).clamp(0, 1).view_as(strength)
-        return dict(airlight=airlight, strength=strength)
+        return dict(airlight=airlight, dark_median=median, strength=strength)
 
     @contextmanager
     def holding_statistics(self, x: torch.Tensor) -> Iterator[None]:
@@ -132,8 +133,14 @@ class DarkChannelPrior(nn.Module):
         finally:
             self._held = None
 
-    @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> the dehazed image, same shape and value range."""
+        return self.dehaze(x)[0]
+
+    @torch.no_grad()
+    def dehaze(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(N, 3, H, W) -> (the dehazed image, same shape and value range; the gate strength
+        used per image, (N, 1, 1, 1))."""
         low, high = self.value_range
         unit = self._unit(x)
         stats = self._held if self._held is not None else self.image_statistics(x)
@@ -157,7 +164,7 @@ class DarkChannelPrior(nn.Module):
                                  self.detail_layer['eps'])
             gain = transmission.reciprocal().clamp(max=self.detail_layer['max_gain'])
             clear = (base - airlight) / transmission + airlight + gain * (unit - base)
-        return clear.clamp(0, 1) * (high - low) + low
+        return clear.clamp(0, 1) * (high - low) + low, stats['strength']
 
 
 @contextmanager
