@@ -1,9 +1,9 @@
 """The README's main job: adapt the shipped dehazer to a new haze domain with BiLaLoRA.
 
-1. base: ``checkpoints/dehazeformer-t-conv-gf_display-metered-haze_clear-pristine.pth``
+1. base: ``checkpoints/dehazeformer-t-conv-gf-dcp-gated-layered_display-metered-haze_clear-pristine.pth``
    (DehazeFormer-t's layout without attention and with a guided filter on its output maps,
-   pretrained on synthetic haze with natural airlight colours and metered exposure; see its
-   configs);
+   refining a haze-gated dark channel prior; pretrained on synthetic haze with natural airlight
+   colours and metered exposure; see its configs);
 2. target: ``--data DIR`` (your hazy photos, no references), or by default an embedded set made
    at run time from scikit-image's photos with coloured, finely non-homogeneous haze, sensor noise
    and JPEG, whose clear references are kept for scoring;
