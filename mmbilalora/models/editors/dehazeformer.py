@@ -308,8 +308,8 @@ class DehazeFormer(BaseModule):
             official output.
         input_prior: a parameter-free prior whose ``dehaze(x)`` returns the dehazed image and a
             per-image strength, e.g. ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the
-            network sees the prior's dehazed image and the input (2 * in_chans channels, prior first). None (default):
-            the official model.
+            network sees the prior's dehazed image and the input (2 * in_chans channels, prior
+            first). None (default): the official model.
         prior_role: with ``input_prior``, which image the network's K and B act on (and whose
             grey guides ``guided_output``): ``'base'`` (default) the prior's, so the network
             refines the prior's dehazing; ``'hint'`` the input's, so the prior only informs the
