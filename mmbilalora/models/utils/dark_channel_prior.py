@@ -108,20 +108,25 @@ class DarkChannelPrior(nn.Module):
         low, high = self.value_range
         return ((x - low) / (high - low)).clamp(0, 1)
 
+    def _statistics(self, unit: torch.Tensor) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+        """:meth:`image_statistics` of ``unit`` ([0, 1] units), and ``dark_channel(unit / A)``
+        (N, 1, H, W) that they were computed from."""
+        airlight = estimate_airlight(unit, dark_channel(unit, self.patch),
+                                     self.top_fraction).clamp(min=1e-3)
+        normalised = dark_channel(unit / airlight, self.patch)
+        median = normalised.flatten(1).median(dim=1).values
+        strength = torch.ones_like(airlight[:, :1])
+        if self.haze_gate is not None:
+            low, high = self.haze_gate
+            strength = ((median - low) / (high - low)).clamp(0, 1).view_as(strength)
+        return dict(airlight=airlight, dark_median=median, strength=strength), normalised
+
     @torch.no_grad()
     def image_statistics(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Per image of ``x`` (N, 3, H, W): ``airlight`` (N, 3, 1, 1, [0, 1] units),
         ``dark_median`` (N,): the median of ``dark_channel(x / A)``, and ``strength``
         (N, 1, 1, 1): the share of ``omega`` applied (1 without ``haze_gate``)."""
-        unit = self._unit(x)
-        airlight = estimate_airlight(unit, dark_channel(unit, self.patch),
-                                     self.top_fraction).clamp(min=1e-3)
-        median = dark_channel(unit / airlight, self.patch).flatten(1).median(dim=1).values
-        strength = torch.ones_like(airlight[:, :1])
-        if self.haze_gate is not None:
-            low, high = self.haze_gate
-            strength = ((median - low) / (high - low)).clamp(0, 1).view_as(strength)
-        return dict(airlight=airlight, dark_median=median, strength=strength)
+        return self._statistics(self._unit(x))[0]
 
     @contextmanager
     def holding_statistics(self, x: torch.Tensor) -> Iterator[None]:
@@ -143,13 +148,16 @@ class DarkChannelPrior(nn.Module):
         used per image, (N, 1, 1, 1))."""
         low, high = self.value_range
         unit = self._unit(x)
-        stats = self._held if self._held is not None else self.image_statistics(x)
-        if stats['airlight'].shape[0] != unit.shape[0]:
-            raise ValueError(f'held statistics are for {stats["airlight"].shape[0]} image(s), '
-                             f'the input has {unit.shape[0]}')
+        if self._held is None:
+            stats, normalised = self._statistics(unit)
+        else:
+            stats = self._held
+            if stats['airlight'].shape[0] != unit.shape[0]:
+                raise ValueError(f'held statistics are for {stats["airlight"].shape[0]} '
+                                 f'image(s), the input has {unit.shape[0]}')
+            normalised = dark_channel(unit / stats['airlight'], self.patch)
         airlight = stats['airlight']
-        omega = self.omega * stats['strength']
-        raw = 1 - omega * dark_channel(unit / airlight, self.patch)
+        raw = 1 - self.omega * stats['strength'] * normalised
         grey = unit.mean(dim=1, keepdim=True)
         transmission = guided_filter(grey, raw, self.refine_radius,
                                      self.refine_eps).clamp(min=self.t_min)
