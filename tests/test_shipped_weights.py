@@ -98,3 +98,13 @@ def test_compact_clip_loads_as_local_dir_and_separates_haze_direction():
     hazy = clear * 0.4 + 0.55
     # dehazing (hazy -> clear) follows the text direction better than adding haze
     assert loss(clear, hazy).item() < loss(hazy, clear).item()
+
+
+def test_demo_builds_the_shipped_base_as_it_was_trained():
+    """configs/bilalora/dehazeformer_demo.py restates the base's generator (its _base_ is the
+    RTTS config, not the base's training chain): the two must build the same network and prior."""
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(BASE_CONFIG)))
+    demo = Config.fromfile(osp.join(root, 'configs', 'bilalora', 'dehazeformer_demo.py'))
+    assert demo.model.generator.to_dict() == Config.fromfile(BASE_CONFIG).model.generator.to_dict()
+    assert osp.samefile(osp.join(root, demo.load_from), BASE)
