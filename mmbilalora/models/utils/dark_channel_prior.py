@@ -7,7 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmagic.registry import MODELS
 
-from .guided_filter import guided_filter
+from .guided_filter import box_mean, guided_filter
 
 
 def dark_channel(x: torch.Tensor, patch: int) -> torch.Tensor:
@@ -52,7 +52,12 @@ class DarkChannelPrior(nn.Module):
     a base layer (each channel guided-filtered under the image's grey, R pixels, E in squared
     [0, 1] units: edges stronger than about sqrt(E) stay in it) and the detail left over, and
     stretches the detail by at most G: ``J = (base - A) / t + A + min(1 / t, G) * detail``. None
-    (default): He et al.'s ``J = (x - A) / t + A``.
+    (default): He et al.'s ``J = (x - A) / t + A``. With ``noise=S`` in the dict (a standard
+    deviation, [0, 1] units) the detail gain follows its local signal-to-noise ratio instead:
+    ``gain = 1 + (min(1 / t, G) - 1) * w``, ``w = clip(1 - S^2 / e, 0, 1)`` the Wiener weight of
+    the detail's local energy ``e`` (the channel-mean of ``detail^2`` over each
+    ``(2R + 1)^2`` window), so detail at the level of the compression steps and sensor noise
+    (``e <= S^2``) keeps its size and texture well above it is stretched as the scene.
 
     Airlight and gate strength are image-global (:meth:`image_statistics`); to dehaze an image
     in tiles with the whole image's values, run the tiles inside
@@ -66,7 +71,7 @@ class DarkChannelPrior(nn.Module):
         refine_radius / refine_eps: guided filter of the transmission (pixels; eps in squared
             [0, 1] units).
         airlight_tolerance: see above ([0, 1] units; 0: off).
-        detail_layer: ``dict(radius, eps, max_gain)`` (see above) or None.
+        detail_layer: ``dict(radius, eps, max_gain[, noise])`` (see above) or None.
         haze_gate: ``(low, high)`` medians of the airlight-normalised dark channel (see above;
             ``0 <= low < high <= 1``), or None.
         value_range: the (low, high) pixel values of the image, e.g. (-1, 1) for a network input
@@ -89,10 +94,12 @@ class DarkChannelPrior(nn.Module):
                                           and 0 <= haze_gate[0] < haze_gate[1] <= 1):
             raise ValueError(f'haze_gate must be (low, high) with 0 <= low < high <= 1, '
                              f'got {haze_gate}')
-        if detail_layer is not None and (set(detail_layer) != {'radius', 'eps', 'max_gain'}
-                                         or detail_layer['max_gain'] < 1):
-            raise ValueError('detail_layer must be dict(radius=..., eps=..., max_gain=...) with '
-                             f'max_gain >= 1, got {detail_layer}')
+        if detail_layer is not None and (
+                not {'radius', 'eps', 'max_gain'} <= set(detail_layer)
+                <= {'radius', 'eps', 'max_gain', 'noise'}
+                or detail_layer['max_gain'] < 1 or detail_layer.get('noise', 0) < 0):
+            raise ValueError('detail_layer must be dict(radius=..., eps=..., max_gain=...[, '
+                             f'noise=...]) with max_gain >= 1 and noise >= 0, got {detail_layer}')
         if value_range[1] <= value_range[0]:
             raise ValueError(f'value_range must be (low, high) with low < high, got {value_range}')
         self.omega, self.patch, self.t_min = omega, patch, t_min
@@ -170,8 +177,15 @@ class DarkChannelPrior(nn.Module):
         else:
             base = guided_filter(grey, unit, self.detail_layer['radius'],
                                  self.detail_layer['eps'])
+            detail = unit - base
             gain = transmission.reciprocal().clamp(max=self.detail_layer['max_gain'])
-            clear = (base - airlight) / transmission + airlight + gain * (unit - base)
+            noise = self.detail_layer.get('noise', 0)
+            if noise > 0:
+                energy = box_mean(detail.square().mean(dim=1, keepdim=True),
+                                  self.detail_layer['radius'])
+                weight = (1 - noise ** 2 / energy.clamp(min=1e-12)).clamp(min=0)
+                gain = 1 + (gain - 1) * weight
+            clear = (base - airlight) / transmission + airlight + gain * detail
         return clear.clamp(0, 1) * (high - low) + low, stats['strength']
 
 
