@@ -1,7 +1,7 @@
 """The README's main job: adapt the shipped dehazer to a new haze domain with BiLaLoRA.
 
 1. base: ``checkpoints/``
-   ``dehazeformer-t-conv-gf-dcp-gated-layered_display-metered-haze_clear-pristine.pth``
+   ``dehazeformer-t-conv-gf-dcp-gated-snr_display-metered-haze_clear-pristine.pth``
    (DehazeFormer-t's layout without attention and with a guided filter on its output maps,
    refining a haze-gated dark channel prior; pretrained on synthetic haze with natural airlight
    colours and metered exposure; see its configs);

@@ -15,7 +15,7 @@ _base_ = ['./dehazeformer_rtts.py']
 experiment_name = 'bilalora_dehazeformer-t_demo'
 work_dir = f'./work_dirs/{experiment_name}'
 load_from = ('checkpoints/'
-             'dehazeformer-t-conv-gf-dcp-gated-layered_display-metered-haze_clear-pristine.pth')
+             'dehazeformer-t-conv-gf-dcp-gated-snr_display-metered-haze_clear-pristine.pth')
 search_iters = 100
 max_iters = 300
 
@@ -23,7 +23,8 @@ model = dict(generator=dict(
     arch='t-conv', guided_output=dict(radius=8, eps=4e-3), prior_gates_output=True,
     input_prior=dict(type='DarkChannelPrior', omega=0.95, patch=15, t_min=0.1, top_fraction=1e-3,
                      refine_radius=30, refine_eps=1e-3, airlight_tolerance=0.1,
-                     haze_gate=(0.15, 0.55), detail_layer=dict(radius=4, eps=1e-3, max_gain=1.0),
+                     haze_gate=(0.15, 0.55),
+                     detail_layer=dict(radius=4, eps=1e-3, max_gain=10.0, noise=0.005),
                      value_range=(-1.0, 1.0))),
              loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny',
                        augment_views=8))

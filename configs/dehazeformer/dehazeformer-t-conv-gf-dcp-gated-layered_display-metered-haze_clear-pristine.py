@@ -1,6 +1,7 @@
-# The shipped base (stage 7; checkpoints/<this name>.pth, iteration 150, the best validation
-# PSNR). The haze-gated prior of
-# dehazeformer-t-conv-gf-dcp-gated_display-metered-haze_clear-pristine.py with its detail layer: DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=1.0))
+# Stage 7 (checkpoints/<this name>.pth, iteration 150, the best validation PSNR; the shipped
+# base until stage 8, ...-gf-dcp-gated-snr_..., which starts from it). The haze-gated prior of
+# dehazeformer-t-conv-gf-dcp-gated_display-metered-haze_clear-pristine.py with its detail layer:
+# DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=1.0))
 # stretches by 1 / t only the base layer (each channel guided-filtered under the grey image:
 # edges above about 0.03 of the range) and keeps the detail left over (JPEG steps, sensor noise,
 # the finest texture) at its size, so a real photo's compression blocks in a dense-haze sky are

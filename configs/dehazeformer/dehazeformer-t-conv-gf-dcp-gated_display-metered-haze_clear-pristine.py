@@ -20,8 +20,8 @@
 # 1.099 / 12.6, validation 24.03 dB. The network learnt to brighten the prior's darker image on
 # the training photos whose dark channel opens the gate, and brightened every haze-free photo
 # by 10-20 %, gate closed or not; the sky of the Beijing photo shows its JPEG blocks stretched.
-# Hence the shipped stage 7 (...-gf-dcp-gated-layered_...): the gate also scales the network's
-# correction, and a detail layer keeps the compression steps at their size.
+# Hence stage 7 (...-gf-dcp-gated-layered_..., shipped until stage 8): the gate also scales the
+# network's correction, and a detail layer keeps the compression steps at their size.
 #   python tools/train.py \
 #       configs/dehazeformer/dehazeformer-t-conv-gf-dcp-gated_display-metered-haze_clear-pristine.py
 _base_ = './dehazeformer-t-conv-gf-dcp_display-metered-haze_clear-pristine.py'
