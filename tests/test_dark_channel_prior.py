@@ -72,22 +72,31 @@ def test_airlight_tolerance_leaves_a_noisy_sky_alone_and_still_dehazes_the_scene
     assert (tolerant[scene] - clear[scene]).abs().mean() < 0.01  # the scene is still dehazed
 
 
-def test_detail_layer_keeps_compression_steps_at_their_size_and_still_dehazes():
+def scene_under_a_blocky_sky():
+    """(clear, hazy), each (1, 3, 64, 80) in [0, 1]: :func:`scene_with_dark_pixels` under 60 %
+    haze, the top 24 rows of the hazy image a flat sky at the airlight with 8x8 JPEG-like steps
+    (standard deviation 0.01)."""
     clear = scene_with_dark_pixels()
     airlight = torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1)
     hazy = clear * 0.4 + airlight * 0.6
     steps = 0.01 * torch.randn(1, 3, 3, 10, generator=torch.Generator().manual_seed(3))
-    steps = steps.repeat_interleave(8, dim=2).repeat_interleave(8, dim=3)  # 8x8 JPEG-like blocks
-    hazy[..., :24, :] = airlight + steps  # a flat sky with compression steps
+    steps = steps.repeat_interleave(8, dim=2).repeat_interleave(8, dim=3)
+    hazy[..., :24, :] = airlight + steps
+    return clear, hazy
+
+
+def step_size(image: torch.Tensor) -> float:
+    """Mean jump across the 8-pixel block lines, against the mean jump inside blocks."""
+    jumps = (image[..., 1:] - image[..., :-1]).abs()
+    return (jumps[..., 7::8].mean() - jumps.mean()).item()
+
+
+def test_detail_layer_keeps_compression_steps_at_their_size_and_still_dehazes():
+    clear, hazy = scene_under_a_blocky_sky()
     he = DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6)
     layered = DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6,
                                detail_layer=dict(radius=4, eps=1e-3, max_gain=1.0))
     sky = (Ellipsis, slice(0, 16), slice(None))
-
-    def step_size(image):  # mean jump across the 8-pixel block lines, against inside blocks
-        jumps = (image[..., 1:] - image[..., :-1]).abs()
-        return (jumps[..., 7::8].mean() - jumps.mean()).item()
-
     # measured: He et al. stretch the steps 8.0x (1 / t_min = 10), the detail layer 1.07x
     assert step_size(he(hazy)[sky]) > 4 * step_size(hazy[sky])
     assert step_size(layered(hazy)[sky]) < 1.5 * step_size(hazy[sky])
@@ -100,29 +109,17 @@ def test_detail_layer_keeps_compression_steps_at_their_size_and_still_dehazes():
 
 
 def test_noise_aware_detail_gain_stretches_the_scene_texture_but_not_the_compression_steps():
-    clear = scene_with_dark_pixels()
-    airlight = torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1)
-    hazy = clear * 0.4 + airlight * 0.6
-    steps = 0.01 * torch.randn(1, 3, 3, 10, generator=torch.Generator().manual_seed(3))
-    steps = steps.repeat_interleave(8, dim=2).repeat_interleave(8, dim=3)
-    hazy[..., :24, :] = airlight + steps
+    clear, hazy = scene_under_a_blocky_sky()
     kept, aware = (DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6,
                                     detail_layer=dict(radius=4, eps=1e-3, **gain))
                    for gain in (dict(max_gain=1.0), dict(max_gain=10.0, noise=0.01)))
     sky = (Ellipsis, slice(0, 16), slice(None))
     scene = (Ellipsis, slice(40, -4), slice(4, -4))
-
-    def step_size(image):
-        jumps = (image[..., 1:] - image[..., :-1]).abs()
-        return (jumps[..., 7::8].mean() - jumps.mean()).item()
-
     # measured: steps 1.07x with both; the scene's pixels 0.014 from the clear scene's with
     # the noise-aware gain (He et al.: 0.014), 0.074 with the detail kept at its hazy size
     assert step_size(aware(hazy)[sky]) < 1.5 * step_size(hazy[sky])
     assert (aware(hazy)[scene] - clear[scene]).abs().mean() < 0.02
     assert (kept(hazy)[scene] - clear[scene]).abs().mean() > 0.05
-    with pytest.raises(ValueError, match='noise'):
-        DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=2.0, noise=-0.1))
 
 
 def test_haze_gate_leaves_a_haze_free_scene_alone_and_scales_omega_with_the_haze():
@@ -183,6 +180,8 @@ def test_prior_rejects_bad_settings():
         DarkChannelPrior(haze_gate=(0.6, 0.2))
     with pytest.raises(ValueError, match='max_gain'):
         DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=0.5))
+    with pytest.raises(ValueError, match='noise'):
+        DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=2.0, noise=-0.1))
 
 
 def test_dehazeformer_refines_the_priors_output_sees_the_input_and_trains():
