@@ -120,7 +120,8 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
 
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
-    ramps (see :func:`_ramp`), so memory is bounded by the tile size (networks with image-global
+    ramps (see :func:`_ramp`), so the network's memory is bounded by the tile size; the input
+    tensor and a ``DarkChannelPrior``'s statistics are whole-image (networks with image-global
     statistics, such as DehazeFormer's RLN and SKFusion pooling, see each tile's statistics
     instead of the whole image's; ``tile=None`` processes the image at once; a
     ``DarkChannelPrior`` inside the generator estimates its airlight and haze gate on the whole
