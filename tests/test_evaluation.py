@@ -49,6 +49,21 @@ def test_fade_map_and_monotonic_in_haze(fade_models):
     assert fade(hazy, fade_models) > 2 * d_clear
 
 
+def test_fade_leaves_out_patches_whose_vertical_mscn_products_are_all_positive(fade_models):
+    """As the LIVE release (``nanvar`` of no non-positive product, then ``nanmean`` over the
+    patches): a photo beside vertical stripes, whose vertical MSCN products are squares, is
+    scored on the photo's patches only (the README's note on the demo's Beijing photo)."""
+    photo = np.asarray(Image.open(shared_path('data', 'clear_pristine', '01.jpg'))
+                       .convert('RGB'))[:64, :64]
+    profile = np.round(128 + 60 * np.cos(2 * np.pi * (np.arange(64) + 0.3) / 8))
+    stripes = np.repeat(np.broadcast_to(profile, (64, 64))[..., None], 3, axis=2)
+    density, dmap = fade(np.concatenate([photo, stripes.astype(np.uint8)], axis=1), fade_models,
+                         return_map=True)
+    assert dmap.shape == (8, 16)
+    assert np.isnan(dmap[:, 8:]).all() and np.isfinite(dmap[:, :8]).all()
+    assert np.isfinite(density)
+
+
 def test_missing_statistics_say_where_to_get_them(tmp_path, monkeypatch):
     monkeypatch.delenv('MMBILALORA_FADE_DIR', raising=False)
     with pytest.raises(FileNotFoundError, match='LIVE FADE release'):
