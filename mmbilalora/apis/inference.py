@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 
 from ..models.data_preprocessors import PixelConvention, pixel_convention
 from ..models.lora import load_adapter, set_adapter
-from ..models.utils import (holding_image_statistics, pad_to_multiple, resize_bicubic,
-                            resize_to_multiple)
+from ..models.utils import (deferring_exposure_floors, holding_image_statistics,
+                            pad_to_multiple, resize_bicubic, resize_to_multiple)
 from ..utils.checkpoint_io import read_checkpoint
 
 
@@ -125,7 +125,9 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     statistics, such as DehazeFormer's RLN and SKFusion pooling, see each tile's statistics
     instead of the whole image's; ``tile=None`` processes the image at once; a
     ``DarkChannelPrior`` inside the generator estimates its airlight and haze gate on the whole
-    image, see :func:`~mmbilalora.models.utils.holding_image_statistics`). Each tile is
+    image, see :func:`~mmbilalora.models.utils.holding_image_statistics`, and an
+    ``ExposureFloor`` lifts the assembled image by the whole image's strength, see
+    :func:`~mmbilalora.models.utils.deferring_exposure_floors`). Each tile is
     reflection-padded to ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces
     the authors' test-time sizing instead of padding: the network input is resized (bicubic,
     antialiased) to the largest multiple of N on each side, given to the network as it is, and
@@ -141,7 +143,8 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     cols = list(tile_windows(w, tile_w, overlap))
     pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
     whole = dehazer.to_network(pixels.to(dehazer.device))
-    with holding_image_statistics(dehazer.generator, whole):
+    with holding_image_statistics(dehazer.generator, whole), \
+            deferring_exposure_floors(dehazer.generator) as floors:
         for top, bottom in rows:
             for left, right in cols:
                 x = whole[..., top:bottom, left:right]
@@ -157,4 +160,10 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
                 blend = (wy[:, None] * wx[None, :])[..., None]
                 out[top:bottom, left:right] += y * blend
                 weight[top:bottom, left:right] += blend
-    return np.clip(np.round(out / weight), 0, 255).astype(np.uint8)
+    out = np.clip(out / weight, 0, 255)
+    if floors:
+        lifted = torch.from_numpy(out).permute(2, 0, 1)[None] / 255
+        for floor in floors:
+            lifted = floor.lift_whole(lifted, pixels / 255)
+        out = lifted[0].permute(1, 2, 0).numpy() * 255
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)

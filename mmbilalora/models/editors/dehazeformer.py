@@ -322,6 +322,10 @@ class DehazeFormer(BaseModule):
             scaled by it: an image the gate calls haze-free (strength 0) leaves the model
             exactly as it came in, and the network's correction grows with the prior's.
             False (default): K and B as predicted.
+        exposure_floor: a module lifting the output's exposure against the input's, e.g.
+            ``dict(type='ExposureFloor', floor=0.85, value_range=(-1, 1))``
+            (:class:`~mmbilalora.models.utils.ExposureFloor`), applied last. None (default):
+            the output as it is.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -342,6 +346,7 @@ class DehazeFormer(BaseModule):
                  input_prior: Optional[dict] = None,
                  prior_role: str = 'base',
                  prior_gates_output: bool = False,
+                 exposure_floor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -372,6 +377,8 @@ class DehazeFormer(BaseModule):
         if prior_gates_output and (self.input_prior is None or prior_role != 'base'):
             raise ValueError("prior_gates_output needs input_prior with prior_role='base'")
         self.prior_gates_output = prior_gates_output
+        self.exposure_floor = (MODELS.build(exposure_floor) if exposure_floor is not None
+                               else None)
         self.in_chans = in_chans
         self.patch_size = 4
         self.window_size = window_size
@@ -424,6 +431,7 @@ class DehazeFormer(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, 3, H, W)."""
         h, w = x.shape[-2:]
+        hazy = x
         network_input = x = pad_to_multiple(x, self.pad_multiple)
         if self.input_prior is not None:
             prior, strength = self.input_prior.dehaze(x)
@@ -437,4 +445,5 @@ class DehazeFormer(BaseModule):
         if self.prior_gates_output:
             features = features * strength
         k, b = torch.split(features, (1, 3), dim=1)
-        return (k * x - b + x)[:, :, :h, :w]
+        out = (k * x - b + x)[:, :, :h, :w]
+        return out if self.exposure_floor is None else self.exposure_floor(out, hazy)
