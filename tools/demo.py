@@ -4,8 +4,9 @@
    ``dehazeformer-t-conv-gf-dcp-gated-snr_display-metered-haze_clear-pristine.pth``
    (DehazeFormer-t's layout without attention and with a guided filter on its output maps,
    refining a haze-gated dark channel prior; pretrained on synthetic haze with natural airlight
-   colours and metered exposure), under the prior settings of ``configs/dehazeformer/``
-   ``dehazeformer-t-conv-gf-dcp-gated-snr-r8_display-metered-haze_clear-pristine.py``;
+   colours and metered exposure), under the prior and exposure-floor settings of
+   ``configs/dehazeformer/``
+   ``dehazeformer-t-conv-gf-dcp-gated-snr-r8-floor_display-metered-haze_clear-pristine.py``;
 2. target: ``--data DIR`` (your hazy photos, no references), or by default an embedded set made
    at run time from scikit-image's photos with coloured, finely non-homogeneous haze, sensor noise
    and JPEG, whose clear references are kept for scoring;

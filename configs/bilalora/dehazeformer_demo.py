@@ -21,11 +21,13 @@ max_iters = 300
 
 model = dict(generator=dict(
     arch='t-conv', guided_output=dict(radius=8, eps=4e-3), prior_gates_output=True,
-    input_prior=dict(type='DarkChannelPrior', omega=0.95, patch=15, t_min=0.1, top_fraction=1e-3,
+    input_prior=dict(type='DarkChannelPrior', omega=1.0, patch=15, t_min=0.1, top_fraction=1e-3,
                      refine_radius=30, refine_eps=1e-3, airlight_tolerance=0.1,
                      haze_gate=(0.15, 0.55),
-                     detail_layer=dict(radius=8, eps=1e-3, max_gain=10.0, noise=0.005),
-                     value_range=(-1.0, 1.0))),
+                     detail_layer=dict(radius=8, eps=1e-3, max_gain=10.0, noise=0.003),
+                     value_range=(-1.0, 1.0)),
+    exposure_floor=dict(type='ExposureFloor', floor=0.85, max_strength=4.0, shoulder=4.0,
+                        value_range=(-1.0, 1.0))),
              loss=dict(clip_model='ViT-B-32', pretrained='local-dir:checkpoints/haze_clip_tiny',
                        augment_views=8))
 train_dataloader = dict(

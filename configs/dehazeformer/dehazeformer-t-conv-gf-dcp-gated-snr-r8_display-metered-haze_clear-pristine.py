@@ -1,4 +1,5 @@
-# Stage 9, the shipped base's settings: stage 8's weights
+# Stage 9, the shipped base's settings until stage 10 (...-gated-snr-r8-floor_..., which
+# inherits this config): stage 8's weights
 # (checkpoints/dehazeformer-t-conv-gf-dcp-gated-snr_display-metered-haze_clear-pristine.pth,
 # not retrained) with the detail layer of its dark channel prior at radius 8 (stage 8: 4),
 # chosen at inference: the base layer is each channel guided-filtered over 17x17 pixels instead
