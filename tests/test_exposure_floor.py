@@ -115,5 +115,7 @@ def test_floor_rejects_bad_settings():
         ExposureFloor(floor=1.5)
     with pytest.raises(ValueError, match='max_strength'):
         ExposureFloor(max_strength=0)
+    with pytest.raises(ValueError, match='shoulder'):
+        ExposureFloor(shoulder=0.5)
     with pytest.raises(ValueError, match='value_range'):
         ExposureFloor(value_range=(1.0, 0.0))
