@@ -4,6 +4,7 @@ import os.path as osp
 import warnings
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import shared_path
@@ -65,14 +66,17 @@ def test_base_leaves_haze_free_photos_alone():
 def test_base_adds_no_grid_to_a_dim_real_photo():
     """A dim, hazy city photo (RTTS CD_Baidu_451) at full size: the output has no 4-pixel patch
     grid or window seams beyond the input's own (stage 5, without the output filter: 1.24 grey
-    levels at period 4)."""
+    levels at period 4) and is not darkened below the exposure floor."""
     from mmbilalora.apis import dehaze_array, load_dehazer
-    from mmbilalora.evaluation import blockiness
+    from mmbilalora.evaluation import blockiness, brightness_ratio
     from mmbilalora.utils.image_io import read_rgb
     image = read_rgb(shared_path('data', 'real_hazy', 'CD_Baidu_451.jpeg'))
     out = dehaze_array(load_dehazer(BASE_CONFIG, BASE), image)
     assert abs(blockiness(image)) < 0.15  # measured 0.09; the output 0.118 (stage 9: 0.085)
     assert blockiness(out) < 0.3, blockiness(out, periods=(4, ))
+    # The exposure floor, over 512-pixel tiles: the dim dusk scene keeps 0.85 of its light
+    # (stage 9, without the floor: 0.73).
+    assert brightness_ratio(out, image) == pytest.approx(0.85, abs=0.005)
 
 
 def test_compact_clip_loads_as_local_dir_and_separates_haze_direction():
