@@ -6,11 +6,11 @@ import torch
 import torch.nn as nn
 from mmagic.registry import MODELS
 
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 on sRGB values, as BrightnessRatio
+from ...evaluation.artefacts import LUMA_WEIGHTS
 
 
 def mean_luma(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [0, 1] -> (N,) mean BT.601 luma."""
+    """(N, 3, H, W) in [0, 1] -> (N,) mean BT.601 luma, the luma ``BrightnessRatio`` scores."""
     weights = x.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
     return (x * weights).sum(dim=1).flatten(1).mean(dim=1)
 
