@@ -15,6 +15,11 @@ on the demo's embedded target set (written to ``--target``, eval images with ref
   prefers the shipped base's output darkened -- gamma 1.3 (mid-tones and shadows) or times 0.9
   -- to the output itself, and the mean loss rise of each (negative = darker preferred: the
   adaptation is pulled toward darker pictures);
+- stretched detail: on how many of the embedded set's images the guide prefers the shipped
+  base's output with its fine detail (the difference from a Gaussian blur of sigma 1 px, where
+  the output's grain and JPEG steps are) stretched 1.5 times, or halved, to the output itself,
+  and the mean loss rise of each; whole images, 32 views of 10-20 % of the side (32-64 px, the
+  size of the demo's views);
 - routing: night minus day cosine of "a dark photo with haze" vs "a photo with haze" for the day
   and the night images of :func:`~mmbilalora.utils.sample_images.day_and_night_images`
   (night images should be positive, day negative).
@@ -41,6 +46,7 @@ from mmbilalora.utils.sample_images import day_and_night_images, write_target_se
 
 CROP, VIEWS = 128, 16
 REAL_SIDE, REAL_VIEWS = 320, 32
+DETAIL_VIEWS, DETAIL_SCALE, DETAIL_GAINS = 32, (0.1, 0.2), (1.5, 0.5)
 DARKENINGS = {'gamma 1.3': lambda x: 255.0 * (x / 255.0)**1.3, 'x0.9': lambda x: 0.9 * x}
 
 
@@ -83,6 +89,27 @@ def noise_penalty(loss, pairs, std: float, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rises.items()}
 
 
+def stretch_detail(image: np.ndarray, gain: float) -> np.ndarray:
+    """(H, W, 3) float image with its fine detail (minus a Gaussian blur of sigma 1 px) times
+    ``gain``."""
+    import cv2
+    smooth = cv2.GaussianBlur(image, (0, 0), 1.0)
+    return smooth + gain * (image - smooth)
+
+
+def detail_preference(folder: str, pairs: list, outputs: list) -> dict:
+    """Per detail gain: (images on which it is preferred, mean loss rise) over the embedded set."""
+    loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
+                             input_range=(0, 1), augment_views=DETAIL_VIEWS,
+                             augment_scale=DETAIL_SCALE)
+    rises = {gain: [] for gain in DETAIL_GAINS}
+    for (hazy, _), out in zip(pairs, outputs):
+        plain = h2c(loss, out, hazy)
+        for gain in DETAIL_GAINS:
+            rises[gain].append(h2c(loss, stretch_detail(out, gain), hazy) - plain)
+    return {gain: (int((np.array(r) < 0).sum()), float(np.mean(r))) for gain, r in rises.items()}
+
+
 def darkening_preference(folder: str, real: list, outputs: list) -> dict:
     """Per darkening: (photos on which it is preferred, mean loss rise) over ``real``."""
     loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
@@ -111,8 +138,9 @@ def main() -> None:
     day, night = day_and_night_images()
     print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '
           'preferred | ' + ' | '.join(f'{k} preferred (rise)' for k in DARKENINGS)
+          + ' | ' + ' | '.join(f'detail x{g} preferred (rise)' for g in DETAIL_GAINS)
           + ' | night margin (night images) | night margin (day images) |')
-    print('| --- ' * (7 + len(DARKENINGS)) + '|')
+    print('| --- ' * (7 + len(DARKENINGS) + len(DETAIL_GAINS)) + '|')
     for name, folder in guides.items():
         loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
                                  input_range=(0, 1), augment_views=VIEWS)
@@ -131,9 +159,11 @@ def main() -> None:
             return [router.scores(im)['night'] - router.scores(im)['day'] for im in images]
         night_m, day_m = margins(night), margins(day)
         darker = darkening_preference(folder, real, real_outputs)
+        detail = detail_preference(folder, pairs, base_outputs)
         print(f'| {name} | {noise["clear"]:+.4f} | {noise["half dehazed"]:+.4f} | '
               f'{np.mean(cast_rise):+.4f} | {kept} of {len(pairs)} | '
-              + ''.join(f'{n} of {len(real)} ({rise:+.3f}) | ' for n, rise in darker.values()) +
+              + ''.join(f'{n} of {len(real)} ({rise:+.3f}) | ' for n, rise in darker.values())
+              + ''.join(f'{n} of {len(pairs)} ({rise:+.3f}) | ' for n, rise in detail.values()) +
               f'{min(night_m):+.3f} to {max(night_m):+.3f} | '
               f'{min(day_m):+.3f} to {max(day_m):+.3f} |', flush=True)
 

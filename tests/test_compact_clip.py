@@ -66,8 +66,12 @@ def test_over_processing_does_what_its_caption_says():
     assert (shadows[0, 40:60] < ramp[0, 40:60] - 0.03).all()  # mid-tones darker
     assert (shadows[0, 99:] > ramp[0, 99:] - 0.02).all()  # highlights kept
     assert shadows[0, 0].max() == 0 and shadows[0, -1].min() == 1
+    sharpened, caption = over_process(img, rng, 'sharpened')
+    coarse = lambda x: cv2.GaussianBlur(x, (0, 0), 4.0)  # noqa: E731
+    assert caption == 'an oversharpened photo' and detail(sharpened) > 1.25 * detail(img)
+    assert np.abs(coarse(sharpened) - coarse(img))[8:-8, 8:-8].max() < 0.01  # coarse scale kept
     with pytest.raises(ValueError, match='over-processing'):
-        over_process(img, rng, 'sharpen')
+        over_process(img, rng, 'vignette')
 
 
 def test_haze_captions_and_direction_sets():

@@ -11,7 +11,9 @@ All images are float32 (H, W, 3) RGB in [0, 1]. Three families:
   darkening, crushed contrast, a colour cast, over-saturation, amplified noise (fine grain and
   blotches, what a dehazer's contrast gain makes of sensor noise and JPEG in flat regions),
   crushed shadows (a mild gamma above 1: mid-tones and shadows darker, highlights kept -- what
-  an adapted dehazer did to dim real photos), and the haze's own colour left in a dehazed photo
+  an adapted dehazer did to dim real photos), stretched detail (the texture and faint grain of
+  a photo stretched beyond their natural size, what a dehazer's extra contrast does to a noisy,
+  compressed input), and the haze's own colour left in a dehazed photo
   (:func:`airlight_cast`). The first guide was trained on the first four
   (:data:`FIRST_OVER_PROCESSINGS`); the options that add the others default to off so that its
   config still reproduces it.
@@ -33,7 +35,8 @@ NAMED_AIRLIGHTS = {'yellowish': (1.0, 0.9, 0.7), 'bluish': (0.8, 0.9, 1.0), '': 
 DISTRACTORS = {'noise': 'noisy', 'blur': 'blurry', 'dark': 'dark', 'low contrast': 'low contrast'}
 OVER_PROCESSING = {'dark': 'a dark photo', 'contrast': 'a photo with too much contrast',
                    'cast': 'a photo with a colour cast', 'saturation': 'an oversaturated photo',
-                   'noise': 'a noisy photo', 'shadows': 'a photo with crushed shadows'}
+                   'noise': 'a noisy photo', 'shadows': 'a photo with crushed shadows',
+                   'sharpened': 'an oversharpened photo'}
 FIRST_OVER_PROCESSINGS = ('dark', 'contrast', 'cast', 'saturation')  # the first guide's
 DIRECTION_SET = ('clear', 'hazy', 'over-processed clear', 'half dehazed',
                  'over-processed half dehazed')
@@ -136,6 +139,14 @@ def amplify_noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img * (1.0 + blotches) + grain
 
 
+def stretch_detail(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``img`` with faint grain (per-pixel Gaussian, std 0.003-0.015) whose fine detail (the
+    difference from a Gaussian blur of sigma 0.7-1.5 px) is then stretched 1.3-2.5 times."""
+    noisy = (img + rng.normal(0, rng.uniform(0.003, 0.015), img.shape)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noisy, (0, 0), rng.uniform(0.7, 1.5))
+    return smooth + rng.uniform(1.3, 2.5) * (noisy - smooth)
+
+
 def over_process(img: np.ndarray, rng: np.random.Generator, kind: Optional[str] = None,
                  kinds: Sequence[str] = tuple(OVER_PROCESSING)) -> Tuple[np.ndarray, str]:
     """What an over-eager dehazer does to ``img``: one of :data:`OVER_PROCESSING` (``kind``, or
@@ -156,6 +167,8 @@ def over_process(img: np.ndarray, rng: np.random.Generator, kind: Optional[str] 
         out = amplify_noise(img, rng)
     elif kind == 'shadows':
         out = img**rng.uniform(1.15, 1.6)
+    elif kind == 'sharpened':
+        out = stretch_detail(img, rng)
     else:
         raise ValueError(f'Unknown over-processing {kind!r}; choose from {list(OVER_PROCESSING)}')
     return np.clip(out, 0, 1).astype(np.float32), OVER_PROCESSING[kind]
