@@ -30,6 +30,7 @@ on the demo's embedded target set (written to ``--target``, eval images with ref
 import argparse
 import os.path as osp
 import sys
+from functools import partial
 
 import numpy as np
 import torch
@@ -40,14 +41,17 @@ import mmbilalora  # noqa: E402,F401
 from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT,  # noqa: E402
                              SHIPPED_BASE_CONFIG, PromptRouter, dehaze_array, load_dehazer)
 from mmbilalora.datasets import scan_images  # noqa: E402
+from mmbilalora.datasets.transforms.caption_degradations import scale_fine_detail  # noqa: E402
 from mmbilalora.models.losses import CLIPHazeClearLoss  # noqa: E402
 from mmbilalora.utils.image_io import read_rgb, resize_shorter_side  # noqa: E402
 from mmbilalora.utils.sample_images import day_and_night_images, write_target_set  # noqa: E402
 
 CROP, VIEWS = 128, 16
 REAL_SIDE, REAL_VIEWS = 320, 32
-DETAIL_VIEWS, DETAIL_SCALE, DETAIL_GAINS = 32, (0.1, 0.2), (1.5, 0.5)
+DETAIL_VIEWS, DETAIL_SCALE = 32, (0.1, 0.2)
 DARKENINGS = {'gamma 1.3': lambda x: 255.0 * (x / 255.0)**1.3, 'x0.9': lambda x: 0.9 * x}
+DETAIL_CHANGES = {f'detail x{gain}': partial(scale_fine_detail, sigma=1.0, gain=gain)
+                  for gain in (1.5, 0.5)}
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,36 +93,21 @@ def noise_penalty(loss, pairs, std: float, rng: np.random.Generator) -> dict:
     return {k: float(np.mean(v)) for k, v in rises.items()}
 
 
-def stretch_detail(image: np.ndarray, gain: float) -> np.ndarray:
-    """(H, W, 3) float image with its fine detail (minus a Gaussian blur of sigma 1 px) times
-    ``gain``."""
-    import cv2
-    smooth = cv2.GaussianBlur(image, (0, 0), 1.0)
-    return smooth + gain * (image - smooth)
+def guide_loss(folder: str, views: int, scale: tuple = (0.5, 1.0)) -> CLIPHazeClearLoss:
+    """The H2C loss under the compact CLIP in ``folder``, on ``views`` random views whose side is
+    ``scale`` (min, max) of the image's."""
+    return CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
+                             input_range=(0, 1), augment_views=views, augment_scale=scale)
 
 
-def detail_preference(folder: str, pairs: list, outputs: list) -> dict:
-    """Per detail gain: (images on which it is preferred, mean loss rise) over the embedded set."""
-    loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
-                             input_range=(0, 1), augment_views=DETAIL_VIEWS,
-                             augment_scale=DETAIL_SCALE)
-    rises = {gain: [] for gain in DETAIL_GAINS}
-    for (hazy, _), out in zip(pairs, outputs):
-        plain = h2c(loss, out, hazy)
-        for gain in DETAIL_GAINS:
-            rises[gain].append(h2c(loss, stretch_detail(out, gain), hazy) - plain)
-    return {gain: (int((np.array(r) < 0).sum()), float(np.mean(r))) for gain, r in rises.items()}
-
-
-def darkening_preference(folder: str, real: list, outputs: list) -> dict:
-    """Per darkening: (photos on which it is preferred, mean loss rise) over ``real``."""
-    loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
-                             input_range=(0, 1), augment_views=REAL_VIEWS)
-    rises = {kind: [] for kind in DARKENINGS}
-    for hazy, out in zip(real, outputs):
-        plain = h2c(loss, out, hazy)
-        for kind, darken in DARKENINGS.items():
-            rises[kind].append(h2c(loss, darken(out), hazy) - plain)
+def preference(loss: CLIPHazeClearLoss, hazy: list, outputs: list, changes: dict) -> dict:
+    """Per change of ``changes`` (name: function of an output): (images on which the changed
+    output is preferred to the output, mean loss rise)."""
+    rises = {kind: [] for kind in changes}
+    for image, out in zip(hazy, outputs):
+        plain = h2c(loss, out, image)
+        for kind, change in changes.items():
+            rises[kind].append(h2c(loss, change(out), image) - plain)
     return {kind: (int((np.array(r) < 0).sum()), float(np.mean(r))) for kind, r in rises.items()}
 
 
@@ -137,13 +126,12 @@ def main() -> None:
     real_outputs = [dehaze_array(base, hazy).astype(np.float32) for hazy in real]
     day, night = day_and_night_images()
     print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '
-          'preferred | ' + ' | '.join(f'{k} preferred (rise)' for k in DARKENINGS)
-          + ' | ' + ' | '.join(f'detail x{g} preferred (rise)' for g in DETAIL_GAINS)
+          'preferred | ' + ' | '.join(f'{k} preferred (rise)'
+                                      for k in {**DARKENINGS, **DETAIL_CHANGES})
           + ' | night margin (night images) | night margin (day images) |')
-    print('| --- ' * (7 + len(DARKENINGS) + len(DETAIL_GAINS)) + '|')
+    print('| --- ' * (7 + len(DARKENINGS) + len(DETAIL_CHANGES)) + '|')
     for name, folder in guides.items():
-        loss = CLIPHazeClearLoss(clip_model='ViT-B-32', pretrained=f'local-dir:{folder}',
-                                 input_range=(0, 1), augment_views=VIEWS)
+        loss = guide_loss(folder, VIEWS)
         noise = noise_penalty(loss, pairs, args.noise, np.random.default_rng(0))
         cast_rise, kept = [], 0
         for (hazy, clear), out in zip(pairs, base_outputs):
@@ -158,8 +146,9 @@ def main() -> None:
         def margins(images):
             return [router.scores(im)['night'] - router.scores(im)['day'] for im in images]
         night_m, day_m = margins(night), margins(day)
-        darker = darkening_preference(folder, real, real_outputs)
-        detail = detail_preference(folder, pairs, base_outputs)
+        darker = preference(guide_loss(folder, REAL_VIEWS), real, real_outputs, DARKENINGS)
+        detail = preference(guide_loss(folder, DETAIL_VIEWS, DETAIL_SCALE),
+                            [hazy for hazy, _ in pairs], base_outputs, DETAIL_CHANGES)
         print(f'| {name} | {noise["clear"]:+.4f} | {noise["half dehazed"]:+.4f} | '
               f'{np.mean(cast_rise):+.4f} | {kept} of {len(pairs)} | '
               + ''.join(f'{n} of {len(real)} ({rise:+.3f}) | ' for n, rise in darker.values())

@@ -9,8 +9,8 @@
 # Tried, not shipped (README, compact CLIP; 12 min on the 2-core box, started from the shipped
 # stage-2 weights): on held-out crops it learned it (stretched 0.411 vs clear 0.311; stage 2
 # 0.354 vs 0.299), but on the base's outputs it still prefers the stretched detail on 4 of 5
-# images, and the demo with it scored 14.869 dB / 0.5648 on
-# the embedded set (stage 2: 14.909 / 0.5664; the base 14.561 / 0.5741).
+# images, and the demo with it scored 14.869 dB / 0.5648 on the embedded set (stage 2: 14.909 /
+# 0.5664; the base 14.561 / 0.5741).
 #   python tools/train.py configs/compact_clip/haze-clip-tiny_stage4.py
 _base_ = './haze-clip-tiny_stage2.py'
 experiment_name = 'haze-clip-tiny_stage4'

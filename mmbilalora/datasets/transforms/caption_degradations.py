@@ -139,12 +139,18 @@ def amplify_noise(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img * (1.0 + blotches) + grain
 
 
+def scale_fine_detail(img: np.ndarray, sigma: float, gain: float) -> np.ndarray:
+    """(H, W, 3) float32 ``img`` with its fine detail (the difference from a Gaussian blur of
+    ``sigma`` px) times ``gain``; any value range, not clipped."""
+    smooth = cv2.GaussianBlur(img, (0, 0), sigma)
+    return smooth + gain * (img - smooth)
+
+
 def stretch_detail(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``img`` with faint grain (per-pixel Gaussian, std 0.003-0.015) whose fine detail (the
-    difference from a Gaussian blur of sigma 0.7-1.5 px) is then stretched 1.3-2.5 times."""
+    """``img`` with faint grain (per-pixel Gaussian, std 0.003-0.015) whose fine detail (sigma
+    0.7-1.5 px, :func:`scale_fine_detail`) is then stretched 1.3-2.5 times."""
     noisy = (img + rng.normal(0, rng.uniform(0.003, 0.015), img.shape)).astype(np.float32)
-    smooth = cv2.GaussianBlur(noisy, (0, 0), rng.uniform(0.7, 1.5))
-    return smooth + rng.uniform(1.3, 2.5) * (noisy - smooth)
+    return scale_fine_detail(noisy, rng.uniform(0.7, 1.5), rng.uniform(1.3, 2.5))
 
 
 def over_process(img: np.ndarray, rng: np.random.Generator, kind: Optional[str] = None,
