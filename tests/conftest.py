@@ -4,6 +4,12 @@ import os.path as osp
 import pytest
 import torch
 
+import mmbilalora  # noqa: F401
+from mmengine.registry import init_default_scope
+
+# The plugin registered and MMagic's scope set here, so that each test file also runs alone.
+init_default_scope('mmagic')
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
 

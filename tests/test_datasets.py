@@ -129,3 +129,16 @@ def test_random_square_crop_upscales_small_images_as_pillow(interpolation):
     assert np.array_equal(out['img'], expected)
     big = crop.transform(dict(img=np.zeros((80, 90, 3), np.uint8)))
     assert big['img'].shape == (64, 64, 3) and big['crop_bbox'][2] == 64
+
+
+def test_random_square_crop_upscaled_output_takes_in_place_flips():
+    """A photo smaller than the crop, then the training pipeline's in-place flips (MMagic's
+    Flip writes into the array: Pillow's read-only buffer made it fail)."""
+    image = (np.random.default_rng(1).random((40, 60, 3)) * 255).astype(np.uint8)
+    out = TRANSFORMS.build(dict(type='RandomSquareCrop', keys=['img'], size=64))(
+        dict(img=image))
+    upscaled = out['img'].copy()
+    for direction in ('horizontal', 'vertical'):
+        out = TRANSFORMS.build(dict(type='Flip', keys=['img'], flip_ratio=1.0,
+                                    direction=direction))(out)
+    assert np.array_equal(out['img'], upscaled[::-1, ::-1])

@@ -36,8 +36,9 @@ class RandomSquareCrop(BaseTransform):
     def _upscale(self, crop: np.ndarray) -> np.ndarray:
         squeeze = crop.ndim == 3 and crop.shape[2] == 1
         image = Image.fromarray(crop[..., 0] if squeeze else crop)
-        out = np.asarray(image.resize((self.size, self.size),
-                                      INTERPOLATIONS[self.interpolation]))
+        # np.array, not np.asarray: Pillow's buffer is read-only and the transforms after this
+        # one (MMagic's Flip) work in place
+        out = np.array(image.resize((self.size, self.size), INTERPOLATIONS[self.interpolation]))
         return out[..., None] if squeeze else out
 
     def transform(self, results: Dict) -> Dict:
