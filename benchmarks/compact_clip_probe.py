@@ -20,12 +20,19 @@ on the demo's embedded target set (written to ``--target``, eval images with ref
   the output's grain and JPEG steps are) stretched 1.5 times, or halved, to the output itself,
   and the mean loss rise of each; whole images, 32 views of 10-20 % of the side (32-64 px, the
   size of the demo's views);
+- reference: on how many of the embedded set's images the guide prefers the clear reference to
+  the shipped base's output, and the mean loss difference (reference minus base output;
+  negative = the reference preferred), at the demo's view size (32 views of 10-20 % of the
+  side) and on views of 50-100 % of the side (16 views); with ``--adapter`` (e.g. the demo's
+  ``work_dirs/demo/bilalora/bilalora_adapter.pth``: the demo writes the same embedded set) the
+  same against the adapted model's outputs: where the guide prefers them to the reference, the
+  H2C loss is lower away from the reference than at it;
 - routing: night minus day cosine of "a dark photo with haze" vs "a photo with haze" for the day
   and the night images of :func:`~mmbilalora.utils.sample_images.day_and_night_images`
   (night images should be positive, day negative).
 
     python benchmarks/compact_clip_probe.py [--guide NAME=DIR ...] [--target work_dirs/probe]
-        [--noise 10] [--real ../shared/data/real_hazy]
+        [--noise 10] [--real ../shared/data/real_hazy] [--adapter bilalora_adapter.pth]
 """
 import argparse
 import os.path as osp
@@ -64,6 +71,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--real', default=osp.join(osp.dirname(ROOT), 'shared', 'data',
                                                    'real_hazy'),
                         help='folder of real hazy photos for the darkening probe')
+    parser.add_argument('--adapter', help="an adapter of the shipped base (e.g. the demo's): "
+                        'the reference is scored against its outputs too')
     return parser.parse_args()
 
 
@@ -111,6 +120,14 @@ def preference(loss: CLIPHazeClearLoss, hazy: list, outputs: list, changes: dict
     return {kind: (int((np.array(r) < 0).sum()), float(np.mean(r))) for kind, r in rises.items()}
 
 
+def reference_preference(loss: CLIPHazeClearLoss, pairs: list, outputs: list) -> tuple:
+    """(images on which the clear reference is preferred to the output, mean loss of the
+    reference minus that of the output) over (hazy, clear) ``pairs`` and their ``outputs``."""
+    diffs = np.array([h2c(loss, clear, hazy) - h2c(loss, out, hazy)
+                      for (hazy, clear), out in zip(pairs, outputs)])
+    return int((diffs < 0).sum()), float(diffs.mean())
+
+
 def main() -> None:
     args = parse_args()
     guides = dict(g.split('=', 1) for g in args.guide) if args.guide else {'shipped': COMPACT_CLIP}
@@ -122,14 +139,21 @@ def main() -> None:
              for p in scan_images(folders['eval/hazy'])]
     base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
     base_outputs = [dehaze_array(base, hazy, tile=None).astype(np.float32) for hazy, _ in pairs]
+    scored = {'base': base_outputs}
+    if args.adapter:
+        adapted = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT, adapter=args.adapter)
+        scored['adapted'] = [dehaze_array(adapted, hazy, tile=None).astype(np.float32)
+                             for hazy, _ in pairs]
     real = [resize_shorter_side(read_rgb(p), REAL_SIDE) for p in scan_images(args.real)]
     real_outputs = [dehaze_array(base, hazy).astype(np.float32) for hazy in real]
     day, night = day_and_night_images()
     print('| guide | noise on clear | noise on half dehazed | airlight cast | base cast kept '
           'preferred | ' + ' | '.join(f'{k} preferred (rise)'
                                       for k in {**DARKENINGS, **DETAIL_CHANGES})
+          + ''.join(f' | reference preferred to {name}, {views} views (difference)'
+                    for name in scored for views in ('demo', '50-100 %'))
           + ' | night margin (night images) | night margin (day images) |')
-    print('| --- ' * (7 + len(DARKENINGS) + len(DETAIL_CHANGES)) + '|')
+    print('| --- ' * (7 + len(DARKENINGS) + len(DETAIL_CHANGES) + 2 * len(scored)) + '|')
     for name, folder in guides.items():
         loss = guide_loss(folder, VIEWS)
         noise = noise_penalty(loss, pairs, args.noise, np.random.default_rng(0))
@@ -147,12 +171,16 @@ def main() -> None:
             return [router.scores(im)['night'] - router.scores(im)['day'] for im in images]
         night_m, day_m = margins(night), margins(day)
         darker = preference(guide_loss(folder, REAL_VIEWS), real, real_outputs, DARKENINGS)
-        detail = preference(guide_loss(folder, DETAIL_VIEWS, DETAIL_SCALE),
-                            [hazy for hazy, _ in pairs], base_outputs, DETAIL_CHANGES)
+        demo_views = guide_loss(folder, DETAIL_VIEWS, DETAIL_SCALE)
+        detail = preference(demo_views, [hazy for hazy, _ in pairs], base_outputs,
+                            DETAIL_CHANGES)
+        reference = [reference_preference(view_loss, pairs, outputs)
+                     for outputs in scored.values() for view_loss in (demo_views, loss)]
         print(f'| {name} | {noise["clear"]:+.4f} | {noise["half dehazed"]:+.4f} | '
               f'{np.mean(cast_rise):+.4f} | {kept} of {len(pairs)} | '
               + ''.join(f'{n} of {len(real)} ({rise:+.3f}) | ' for n, rise in darker.values())
-              + ''.join(f'{n} of {len(pairs)} ({rise:+.3f}) | ' for n, rise in detail.values()) +
+              + ''.join(f'{n} of {len(pairs)} ({rise:+.3f}) | ' for n, rise in detail.values())
+              + ''.join(f'{n} of {len(pairs)} ({diff:+.3f}) | ' for n, diff in reference) +
               f'{min(night_m):+.3f} to {max(night_m):+.3f} | '
               f'{min(day_m):+.3f} to {max(day_m):+.3f} |', flush=True)
 

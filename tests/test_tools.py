@@ -116,6 +116,15 @@ def test_test_tool_rejects_missing_checkpoint(tmp_path):
     assert proc.returncode != 0 and 'Checkpoint not found' in proc.stderr
 
 
+def test_demo_rejects_missing_compact_clip_folder_before_any_work(tmp_path):
+    work = tmp_path / 'demo'
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--compact-clip',
+                           str(tmp_path / 'nope'), '--work-dir', str(work)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and 'nope: no such folder' in proc.stderr
+    assert not work.exists()
+
+
 def test_merge_lora_tool_folds_adapter_into_base(tmp_path):
     from mmagic.registry import MODELS
     from mmengine.registry import init_default_scope

@@ -20,7 +20,7 @@
    the adapter and the merged checkpoint, all in the work dir.
 
     python tools/demo.py [--data DIR] [--work-dir work_dirs/demo] [--iters 300] [--search 100]
-        [--lora-lr LR] [--update-order paper|simultaneous] [--seed 0]
+        [--lora-lr LR] [--update-order paper|simultaneous] [--compact-clip DIR] [--seed 0]
 """
 import argparse
 import os
@@ -49,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--update-order', choices=('paper', 'simultaneous'), default='paper',
                         help="BiLaLoRA's search step: Algorithm 1's order (default) or the "
                         'simultaneous approximation')
+    parser.add_argument('--compact-clip', default=None,
+                        help='compact CLIP folder used when real CLIP weights are not found '
+                        '(default: checkpoints/haze_clip_tiny)')
     parser.add_argument('--seed', type=int, default=0,
                         help="the run's randomness.seed (crops, views, sampling order); the "
                         'embedded set and the bilevel split do not depend on it')
@@ -94,6 +97,8 @@ def write_grid(path, columns, titles, cell_width=320, gap=4):
 
 def main() -> None:
     args = parse_args()
+    if args.compact_clip and not osp.isdir(args.compact_clip):
+        sys.exit(f'--compact-clip {args.compact_clip}: no such folder')
     start = time.time()
     import mmbilalora  # noqa: F401
     from mmbilalora.apis import load_dehazer
@@ -110,8 +115,9 @@ def main() -> None:
         folders = write_target_set(osp.join(args.work_dir, 'target'))
         train_dir, clear_dir = folders['train'], folders['eval/clear']
         eval_paths = scan_images(folders['eval/hazy'])
-    from mmbilalora.apis import SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG, choose_guidance
-    clip_model, pretrained, source = choose_guidance()
+    from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,
+                                 choose_guidance)
+    clip_model, pretrained, source = choose_guidance(args.compact_clip or COMPACT_CLIP)
     print(f'[demo] guidance weights: {source}', flush=True)
 
     train_dir_work = osp.join(args.work_dir, 'bilalora')
