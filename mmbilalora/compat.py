@@ -1,6 +1,6 @@
 """Every patch that makes mmengine 0.10.7 / mmagic 1.2.0 / mmcv 2.1.0 work on torch >= 2.6.
 
-The whole list, with what breaks without each patch and how to remove it. Runtime patches (1-3)
+The whole list, with what breaks without each patch and how to remove it. Runtime patches (1-3, 8)
 live here and are applied on ``import mmbilalora`` (:func:`apply_fixes`) through the stack's own
 extension points or by replacing one function each; nothing in site-packages is edited. Install
 pins (4-7) live in ``requirements/``, ``pyproject.toml`` and ``tools/install_env.sh``.
@@ -28,6 +28,10 @@ pins (4-7) live in ``requirements/``, ``pyproject.toml`` and ``tools/install_env
 7. mmcv 2.1.0 built from source with ``-std=c++20`` (``tools/install_env.sh``): its ``setup.py``
    hard-codes c++14/17, which torch 2.14's headers reject. Remove the ``sed`` line when mmcv ships
    wheels (or a ``setup.py``) for current torch.
+8. :func:`quiet_diffusers_warnings` -- importing mmagic imports diffusers 0.28, whose deprecated
+   module paths (and a ``torch.jit.script`` in it) print a wall of ``FutureWarning``s at every
+   start of every tool; they concern code this plugin never calls. Applied before the package
+   imports mmagic. Remove with the diffusers pin (5): delete the function and its ``FIXES`` entry.
 """
 import warnings
 
@@ -82,11 +86,18 @@ def fix_cpu_ddp() -> None:
     MMDistributedDataParallel.__init__ = mmddp_init_cpu_aware
 
 
-FIXES = (fix_checkpoint_loading, fix_cpu_launcher, fix_cpu_ddp)
+def quiet_diffusers_warnings() -> None:
+    """Patch 8: ignore the ``FutureWarning``s raised from diffusers' modules (and from the
+    ``torch.jit.script`` they call) when mmagic imports them."""
+    warnings.filterwarnings('ignore', category=FutureWarning, module=r'diffusers\.')
+    warnings.filterwarnings('ignore', category=FutureWarning, module=r'torch\.jit\._script')
+
+
+FIXES = (fix_checkpoint_loading, fix_cpu_launcher, fix_cpu_ddp, quiet_diffusers_warnings)
 
 
 def apply_fixes() -> None:
-    """Apply the runtime patches 1-3 (idempotent)."""
+    """Apply the runtime patches 1-3 and 8 (idempotent)."""
     for fix in FIXES:
         fix()
 

@@ -17,7 +17,7 @@ SHARED = osp.join(osp.dirname(ROOT), 'shared')
 @pytest.fixture(scope='session')
 def sample_split(tmp_path_factory):
     """Folder with train/ and val/ sub-folders of clear scikit-image photos."""
-    from mmbilalora.utils.sample_images import write_sample_split
+    from mmbilalora.datasets.sample_images import write_sample_split
     out = tmp_path_factory.mktemp('sample')
     write_sample_split(str(out))
     return out

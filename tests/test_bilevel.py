@@ -647,22 +647,41 @@ def test_nccl_launcher_trains_on_cuda(tmp_path, hazy_folder, tiny_clip_json):
     assert any(k.endswith('lora_B') and v.abs().sum() > 0 for k, v in states[0]['state'].items())
 
 
-@pytest.mark.parametrize('config', ['dehazeformer_rtts.py', 'nafnet_rtts.py'])
-def test_two_iteration_smoke_run_of_each_bilalora_config(config, tmp_path, hazy_folder,
+def smoke_command(config, work, hazy_folder, tiny_clip_json):
+    """tools/train.py on a BiLaLoRA config: 1 search + 1 fine-tune iteration on ``hazy_folder``."""
+    return [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
+            osp.join(ROOT, 'configs', 'bilalora', config), '--work-dir', str(work),
+            '--cfg-options', f'train_dataloader.dataset.dataset.data_root={hazy_folder}',
+            f'val_dataloader.dataset.data_root={hazy_folder}',
+            f'test_dataloader.dataset.data_root={hazy_folder}',
+            'train_dataloader.dataset.dataset.pipeline.1.size=32', 'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+            f'model.loss.clip_model={tiny_clip_json}', 'model.loss.pretrained=None',
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
+            'custom_hooks.0.search_epochs=0.5']
+
+
+@pytest.mark.parametrize('config, options', [
+    ('dehazeformer_rtts.py', []),  # adapts the shipped base
+    ('nafnet_rtts.py', ['custom_hooks.0.require_pretrained=False']),  # a random NAFNet
+])
+def test_two_iteration_smoke_run_of_each_bilalora_config(config, options, tmp_path, hazy_folder,
                                                          tiny_clip_json):
     """Every shipped config trains through tools/train.py (1 search + 1 fine-tune iteration)."""
     work = tmp_path / config
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
-           osp.join(ROOT, 'configs', 'bilalora', config), '--work-dir', str(work),
-           '--cfg-options', f'train_dataloader.dataset.dataset.data_root={hazy_folder}',
-           f'val_dataloader.dataset.data_root={hazy_folder}',
-           f'test_dataloader.dataset.data_root={hazy_folder}',
-           'train_dataloader.dataset.dataset.pipeline.1.size=32', 'train_dataloader.batch_size=2',
-           'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-           f'model.loss.clip_model={tiny_clip_json}', 'model.loss.pretrained=None',
-           'train_cfg.max_epochs=1', 'train_cfg.val_interval=10',
-           'custom_hooks.0.search_epochs=0.5']
-    log = run(cmd)
+    log = run(smoke_command(config, work, hazy_folder, tiny_clip_json) + options)
     assert 'Epoch(train) [1][2/2]' in log
     assert 'search ended at iteration 1' in log
     assert (work / 'bilalora_adapter.pth').is_file() and (work / 'epoch_1.pth').is_file()
+    if config == 'dehazeformer_rtts.py':
+        assert 'Base weights loaded; ' in log  # the shipped base, through mmbilalora://
+
+
+def test_a_bilalora_run_without_base_weights_stops_and_asks_for_load_from(tmp_path, hazy_folder,
+                                                                          tiny_clip_json):
+    proc = subprocess.run(smoke_command('nafnet_rtts.py', tmp_path, hazy_folder, tiny_clip_json),
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0
+    assert 'BiLaLoRA adapts a pretrained dehazer' in proc.stderr
+    assert 'nafnet_rtts.py' in proc.stderr and 'set load_from' in proc.stderr
+    assert not list(tmp_path.glob('*.pth'))

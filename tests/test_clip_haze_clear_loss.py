@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 
 from mmbilalora.engine.hooks.bilalora_hook import domain_prompts
-from mmbilalora.models.losses import CLIPHazeClearLoss, CLIPWeightsUnavailable
+from mmbilalora.models.guidance import CLIPWeightsUnavailable
+from mmbilalora.models.losses import CLIPHazeClearLoss
 
 PROMPTS = (('a photo with haze', 'a clear photo'), ('foggy scene', 'sunny scene'))
 

@@ -216,7 +216,7 @@ def test_runner_smoke_run_exports_and_evaluates(tiny_config, tmp_path):
     clear = shared_path('data', 'clear_pristine')
     out = tmp_path / 'guide'
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'),
-           osp.join(ROOT, 'configs', 'compact_clip', 'haze-clip-tiny_train.py'),
+           osp.join(ROOT, 'configs', 'compact_clip', 'haze-clip-tiny_stage1.py'),
            '--work-dir', str(tmp_path / 'work'), '--cfg-options',
            f'model.model_config={tiny_config}', f'train_dataloader.dataset.data_root={clear}',
            'train_dataloader.dataset.indices=[10,11]',

@@ -1,12 +1,10 @@
-"""Dark channel prior: dark channel, airlight, inverting known haze, as DehazeFormer's input."""
+"""Dark channel prior and haze gate: dark channel, airlight, inverting known haze, the gate."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-import mmbilalora  # noqa: F401  (registers DehazeFormer and DarkChannelPrior)
-from mmbilalora.models.editors.dehazeformer import DehazeFormer
-from mmbilalora.models.utils import (DarkChannelPrior, dark_channel, estimate_airlight,
-                                    holding_image_statistics)
+from mmbilalora.models.archs import (DarkChannelPrior, HazeStrengthGate, dark_channel,
+                                     estimate_airlight)
 
 
 def scene_with_dark_pixels(seed: int = 0) -> torch.Tensor:
@@ -125,46 +123,42 @@ def test_noise_aware_detail_gain_stretches_the_scene_texture_but_not_the_compres
 def test_haze_gate_leaves_a_haze_free_scene_alone_and_scales_omega_with_the_haze():
     clear = scene_with_dark_pixels()
     airlight = torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1)
-    gated = DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6, haze_gate=(0.15, 0.55))
-    assert torch.equal(gated(clear), clear)  # median dark channel 0: the prior is off
-    assert float(gated.image_statistics(clear)['strength']) == 0.0
-    for haze, strength in ((0.6, 1.0), (0.35, 0.5)):  # median dark(x / A) = haze
+    prior = DarkChannelPrior(omega=1.0, refine_radius=4, refine_eps=1e-6)
+    gate = HazeStrengthGate(0.15, 0.55)
+
+    def strength(x):
+        return gate(prior.normalised_dark_channel(x, prior.airlight(x)))
+
+    assert float(strength(clear)) == 0.0  # median dark channel 0: the prior is off
+    assert torch.equal(prior(clear, omega_scale=strength(clear)), clear)
+    for haze, expected in ((0.6, 1.0), (0.35, 0.5)):  # median dark(x / A) = haze
         hazy = clear * (1 - haze) + airlight * haze
         hazy[..., :20, :20] = airlight
-        stats = gated.image_statistics(hazy)
-        assert torch.allclose(stats['airlight'].flatten(), airlight.flatten(), atol=1e-6)
-        assert float(stats['strength']) == pytest.approx(strength, abs=0.01)
-        plain = DarkChannelPrior(omega=float(stats['strength']), refine_radius=4,
-                                 refine_eps=1e-6)
-        assert torch.allclose(gated(hazy), plain(hazy), atol=1e-6)
+        assert torch.allclose(prior.airlight(hazy).flatten(), airlight.flatten(), atol=1e-6)
+        s = strength(hazy)
+        assert float(s) == pytest.approx(expected, abs=0.01)
+        gated = prior(hazy, omega_scale=s)
+        plain = DarkChannelPrior(omega=float(s), refine_radius=4, refine_eps=1e-6)
+        assert torch.allclose(gated, plain(hazy), atol=1e-6)
         inner = (Ellipsis, slice(34, -4), slice(34, -4))  # the scene, beyond the sky
-        remaining = (gated(hazy) - clear)[inner].abs().mean() / (hazy - clear)[inner].abs().mean()
-        t_true, t_used = 1 - haze, 1 - strength * haze  # the share left: 1 - t_true / t_used
+        remaining = (gated - clear)[inner].abs().mean() / (hazy - clear)[inner].abs().mean()
+        t_true, t_used = 1 - haze, 1 - expected * haze  # the share left: 1 - t_true / t_used
         assert remaining == pytest.approx((1 - t_true / t_used) / haze, abs=0.03)
 
 
-def test_tiles_are_dehazed_with_the_whole_images_airlight_and_gate():
-    from mmbilalora.apis import Dehazer, dehaze_array
-    from mmbilalora.models.data_preprocessors import PixelConvention
+def test_a_given_airlight_is_used_instead_of_the_images_own():
     clear = scene_with_dark_pixels()
     airlight = torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1)
     hazy = clear * 0.5 + airlight * 0.5
-    hazy[..., :12, :24] = airlight  # the only sky: in the top-left tile
-    prior = DarkChannelPrior(patch=5, refine_radius=2, refine_eps=1e-6, haze_gate=(0.15, 0.55),
-                             value_range=(-1.0, 1.0))
-    corner = prior.image_statistics(hazy[..., 32:, 40:] * 2 - 1)['airlight']
-    assert (corner - airlight).abs().max() > 0.05  # a tile without sky finds another airlight
-    with holding_image_statistics(prior, hazy * 2 - 1):
-        held = prior(hazy[..., 32:, 40:] * 2 - 1)
+    hazy[..., :12, :24] = airlight  # the only sky: outside the crop below
+    prior = DarkChannelPrior(patch=5, refine_radius=2, refine_eps=1e-6)
+    crop = hazy[..., 32:, 40:]
+    assert (prior.airlight(crop) - airlight).abs().max() > 0.05  # the crop finds another one
+    held = prior(crop, airlight=prior.airlight(hazy))
     inner = (Ellipsis, slice(8, None), slice(8, None))  # beyond the crop's own border
-    assert torch.allclose(held[inner], prior(hazy * 2 - 1)[..., 32:, 40:][inner], atol=1e-4)
-    assert prior._held is None  # released after the block
-    rgb = (hazy[0].permute(1, 2, 0) * 255).round().byte().numpy()
-    dehazer = Dehazer(prior, PixelConvention.symmetric(127.5, 127.5))
-    whole = dehaze_array(dehazer, rgb, tile=None, pad_multiple=1).astype(int)
-    tiled = dehaze_array(dehazer, rgb, tile=40, overlap=16, pad_multiple=1).astype(int)
-    assert abs(whole - rgb.astype(int)).mean() > 20
-    assert abs(tiled - whole).mean() < 1.0
+    assert torch.allclose(held[inner], prior(hazy)[..., 32:, 40:][inner], atol=1e-4)
+    with pytest.raises(ValueError, match='airlight is for 1 image'):
+        prior(torch.cat([crop, crop]), airlight=prior.airlight(hazy))
 
 
 def test_prior_rejects_bad_settings():
@@ -176,71 +170,7 @@ def test_prior_rejects_bad_settings():
         DarkChannelPrior(airlight_tolerance=-0.1)
     with pytest.raises(ValueError, match='value_range'):
         DarkChannelPrior(value_range=(1.0, -1.0))
-    with pytest.raises(ValueError, match='haze_gate'):
-        DarkChannelPrior(haze_gate=(0.6, 0.2))
     with pytest.raises(ValueError, match='max_gain'):
         DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=0.5))
     with pytest.raises(ValueError, match='noise'):
         DarkChannelPrior(detail_layer=dict(radius=4, eps=1e-3, max_gain=2.0, noise=-0.1))
-
-
-def test_dehazeformer_refines_the_priors_output_sees_the_input_and_trains():
-    from mmbilalora.models.utils import pad_to_multiple
-    torch.manual_seed(0)
-    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0))
-    plain = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
-    with_prior = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
-                              input_prior=prior_cfg)
-    assert with_prior.patch_embed.proj.weight.shape[1] == 6  # prior's image, then the input
-    with_prior.load_state_dict(plain.state_dict())  # a base without the prior loads ...
-    first = with_prior.patch_embed.proj.weight
-    assert torch.equal(first[:, :3], plain.patch_embed.proj.weight)
-    assert torch.count_nonzero(first[:, 3:]) == 0  # ... ignoring the input at first
-    x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
-    out = with_prior(x)
-    with torch.no_grad():
-        dehazed = DarkChannelPrior(value_range=(-1.0, 1.0))(pad_to_multiple(x, 32))
-        assert torch.allclose(out, plain(dehazed)[..., :64, :80], atol=1e-5)
-        assert (dehazed[..., :64, :80] - x).abs().mean() > 0.2
-        first[:, 3:] = 0.1 * first[:, :3]
-        assert (with_prior(x) - out).abs().mean() > 1e-3  # the input's channels are used
-    with_prior(x).square().mean().backward()
-    assert with_prior.patch_embed.proj.weight.grad[:, 3:].abs().sum() > 0
-    assert not any(True for _ in with_prior.input_prior.parameters())
-    with_prior.load_state_dict(with_prior.state_dict())  # its own 6-channel weights load as is
-
-
-def test_prior_as_hint_keeps_the_loaded_model_and_acts_on_the_input():
-    torch.manual_seed(0)
-    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0))
-    plain = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
-    hint = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
-                        input_prior=prior_cfg, prior_role='hint')
-    hint.load_state_dict(plain.state_dict())
-    first = hint.patch_embed.proj.weight
-    assert torch.count_nonzero(first[:, :3]) == 0  # the prior's channels start at zero
-    assert torch.equal(first[:, 3:], plain.patch_embed.proj.weight)
-    x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
-    with torch.no_grad():
-        assert torch.allclose(hint(x), plain(x), atol=1e-5)  # exactly the loaded model
-        first[:, :3] = 0.1 * first[:, 3:]
-        assert (hint(x) - plain(x)).abs().mean() > 1e-3  # the prior's channels are used
-    with pytest.raises(ValueError, match='prior_role'):
-        DehazeFormer(arch='t-conv', input_prior=prior_cfg, prior_role='refine')
-
-
-def test_gated_prior_gates_the_networks_correction():
-    torch.manual_seed(0)
-    prior_cfg = dict(type='DarkChannelPrior', value_range=(-1.0, 1.0), haze_gate=(0.15, 0.55))
-    gated, free = (DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3),
-                                input_prior=prior_cfg, prior_gates_output=flag)
-                   for flag in (True, False))
-    free.load_state_dict(gated.state_dict())
-    clear = scene_with_dark_pixels() * 2 - 1  # median dark channel 0: strength 0
-    hazy = (scene_with_dark_pixels() * 0.3 + 0.65) * 2 - 1  # median 0.7: strength 1
-    with torch.no_grad():
-        assert torch.allclose(gated(clear), clear, atol=1e-6)  # exactly as it came in
-        assert (free(clear) - clear).abs().mean() > 1e-3  # the random network's correction
-        assert torch.allclose(gated(hazy), free(hazy), atol=1e-6)
-    with pytest.raises(ValueError, match='prior_gates_output'):
-        DehazeFormer(arch='t-conv', prior_gates_output=True)

@@ -106,7 +106,7 @@ def test_t_conv_is_t_without_attention_and_has_no_window_grid():
 def test_box_mean_is_the_border_clipped_window_mean():
     import torch.nn.functional as F
 
-    from mmbilalora.models.utils import box_mean
+    from mmbilalora.models.archs import box_mean
     torch.manual_seed(0)
     x = torch.rand(2, 3, 21, 34, dtype=torch.float64)
     r = 4
@@ -118,7 +118,7 @@ def test_box_mean_is_the_border_clipped_window_mean():
 
 
 def test_guided_filter_keeps_the_guides_edges_and_drops_blocks_it_lacks():
-    from mmbilalora.models.utils import guided_filter
+    from mmbilalora.models.archs import guided_filter
     yy, xx = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
     guide = (0.2 + 0.6 * (xx >= 32).double()).view(1, 1, 64, 64)
     # a function of the guide passes through (eps -> 0)
@@ -133,25 +133,3 @@ def test_guided_filter_keeps_the_guides_edges_and_drops_blocks_it_lacks():
     assert left.std() < 0.02 and right.std() < 0.02
     edge = out[..., 32] - out[..., 31]
     assert edge.mean().item() == pytest.approx(1.8, abs=0.1)
-
-
-def test_guided_output_filters_k_and_b_and_trains():
-    from mmbilalora.models.editors.dehazeformer import DehazeFormer
-    from mmbilalora.models.utils import guided_filter, pad_to_multiple
-    torch.manual_seed(0)
-    plain = DehazeFormer(arch='t-conv')
-    guided = DehazeFormer(arch='t-conv', guided_output=dict(radius=8, eps=4e-3))
-    guided.load_state_dict(plain.state_dict())
-    x = torch.rand(1, 3, 40, 52) * 2 - 1
-    out = guided(x)
-    with torch.no_grad():
-        padded = pad_to_multiple(x, 32)
-        k, b = torch.split(guided_filter(padded.mean(dim=1, keepdim=True),
-                                         plain.forward_features(padded), 8, 4e-3), (1, 3), dim=1)
-        expected = (k * padded - b + padded)[..., :40, :52]
-        assert torch.allclose(out, expected, atol=1e-5)
-        assert (out - plain(x)).abs().mean() > 1e-3
-    out.square().mean().backward()
-    assert guided.patch_embed.proj.weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match='guided_output must be'):
-        DehazeFormer(arch='t-conv', guided_output=dict(radius=8))

@@ -16,11 +16,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from conftest import ROOT
-from test_adapter_bank import DAY_PROMPTS, NIGHT_PROMPTS, day_and_night_images, make_adapter
+from mmbilalora.utils import model_zoo
+from test_adapter_bank import (DAY_PROMPTS, NIGHT_PROMPTS, day_and_night_images, make_adapter,
+                               shipped_generator)
 
 BILALORA_CONFIG = osp.join(ROOT, 'configs', 'bilalora', 'dehazeformer_rtts.py')
-BASE_CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
-BASE_CHECKPOINT = osp.join(ROOT, 'checkpoints', 'dehazeformer-t_synhaze_clear-pristine.pth')
+BASE_CONFIG = model_zoo.config_path(model_zoo.SHIPPED_BASE)
+BASE_CHECKPOINT = model_zoo.model_path(model_zoo.SHIPPED_BASE)
 OFFLINE = dict(HF_HUB_OFFLINE='1', MMBILALORA_OFFLINE='1')
 
 
@@ -104,8 +106,8 @@ def test_corrupt_or_foreign_files_get_our_message_only(tmp_path):
 
 # ------------------------------------------------------------------ 4. testing needs no CLIP
 def test_clip_loads_only_when_a_loss_value_is_needed(monkeypatch, tiny_clip_name):
-    from mmbilalora.models.losses import CLIPHazeClearLoss, CLIPWeightsUnavailable
-    from mmbilalora.models.losses.clip_weights import local_clip_weights
+    from mmbilalora.models.guidance import CLIPWeightsUnavailable, local_clip_weights
+    from mmbilalora.models.losses import CLIPHazeClearLoss
     for key, value in OFFLINE.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv('MMBILALORA_CLIP_WEIGHTS', raising=False)
@@ -131,7 +133,7 @@ def test_clip_loads_only_when_a_loss_value_is_needed(monkeypatch, tiny_clip_name
 
 def write_photos(folder, count, size=(100, 132)):
     os.makedirs(folder, exist_ok=True)
-    from mmbilalora.utils.sample_images import load_skimage_photos
+    from mmbilalora.datasets.sample_images import load_skimage_photos
     paths = []
     for i, photo in enumerate(list(load_skimage_photos().values())[:count]):
         path = osp.join(folder, f'photo{i}.png')
@@ -186,10 +188,10 @@ def test_bilalora_config_tests_a_base_checkpoint_offline_and_resumes(tmp_path):
 def day_night_adapters(tmp_path_factory):
     folder = tmp_path_factory.mktemp('bank')
     return dict(
-        day=make_adapter(folder / 'day.pth', ['layer3.blocks.*'], 8, 1, DAY_PROMPTS,
-                         'daytime haze', 0.5),
-        night=make_adapter(folder / 'night.pth', ['layer2.blocks.*'], 4, 2, NIGHT_PROMPTS,
-                           'nighttime haze', -0.3))
+        day=make_adapter(folder / 'day.pth', ['network.layer3.blocks.*'], 8, 1, DAY_PROMPTS,
+                         'daytime haze', 0.5, generator=shipped_generator()),
+        night=make_adapter(folder / 'night.pth', ['network.layer2.blocks.*'], 4, 2,
+                           NIGHT_PROMPTS, 'nighttime haze', -0.3, generator=shipped_generator()))
 
 
 def test_dehaze_tool_routes_reports_survives_bad_files_and_resumes(day_night_adapters, tmp_path):
@@ -211,7 +213,7 @@ def test_dehaze_tool_routes_reports_survives_bad_files_and_resumes(day_night_ada
     env = dict(OFFLINE, HF_HOME=str(tmp_path / 'no_hf_cache'))
     stdout, stderr = run_tool('dehaze.py', *args, env=env, expect=1)
     assert 'routing by prompts with compact haze-aware CLIP' in stdout
-    assert '2 image(s) failed' in stderr and 'broken.png' in stderr and 'empty.jpg' in stderr
+    assert '2 photo(s) failed' in stderr and 'broken.png' in stderr and 'empty.jpg' in stderr
     report = json.loads((out / 'report.json').read_text())
     rows = {r['input']: r for r in report['images']}
     assert {r['input'] for r in report['failed']} == {'broken.png', 'empty.jpg'}
@@ -232,7 +234,7 @@ def test_dehaze_tool_routes_reports_survives_bad_files_and_resumes(day_night_ada
     (inputs / 'broken.png').unlink()
     (inputs / 'empty.jpg').unlink()
     stdout, _ = run_tool('dehaze.py', *args, '--skip-existing', env=env)
-    assert '0 image(s) written' in stdout and '2 skipped (output exists)' in stdout
+    assert '0 photo(s) written' in stdout and '2 skipped (output exists)' in stdout
     assert {p: osp.getmtime(out / p) for p in rows} == before
     resumed = json.loads((out / 'report.json').read_text())
     assert resumed['images'] == report['images'] and resumed['failed'] == []

@@ -1,13 +1,8 @@
 """ExposureFloor: a dehazed image darker than the floor is lifted to it, others are left alone."""
-import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 
-import mmbilalora  # noqa: F401  (registers DehazeFormer and ExposureFloor)
-from mmbilalora.models.editors.dehazeformer import DehazeFormer
-from mmbilalora.models.utils import ExposureFloor, lift_curve, lift_strength
-from mmbilalora.models.utils.exposure_floor import mean_luma
+from mmbilalora.models.archs import ExposureFloor, lift_curve, lift_strength, mean_luma
 
 
 def photo(seed: int = 0, size=(2, 3, 24, 40)) -> torch.Tensor:
@@ -63,51 +58,15 @@ def test_a_strength_cap_that_cannot_reach_the_floor_stops_at_the_cap():
     assert strength.item() == pytest.approx(0.5, abs=1e-6)
 
 
-class Halving(nn.Module):
-    """A stand-in dehazer: halves every pixel value ([0, 1] units), then an ExposureFloor."""
-
-    def __init__(self):
-        super().__init__()
-        self.floor = ExposureFloor(floor=0.8, value_range=(-1.0, 1.0))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.floor((x + 1) / 2 - 1, x)
-
-
-def test_tiles_are_lifted_by_the_whole_images_strength():
-    from mmbilalora.apis import Dehazer, dehaze_array
-    from mmbilalora.evaluation import brightness_ratio
-    from mmbilalora.models.data_preprocessors import PixelConvention
-    image = photo(size=(1, 3, 48, 96))
-    image[..., :48] *= 0.3  # a dark left half and a bright right half: as tiles, the left one
-    image[..., 48:] = 0.9 + 0.1 * image[..., 48:]  # (no highlights to roll off) needs less lift
-    strengths = [lift_strength(part / 2, part, 0.8, 4.0).item()
-                 for part in (image, image[..., :48])]
-    assert strengths[0] - strengths[1] > 0.1
-    rgb = (image[0].permute(1, 2, 0) * 255).round().byte().numpy()
-    dehazer = Dehazer(Halving(), PixelConvention.symmetric(127.5, 127.5))
-    whole = dehaze_array(dehazer, rgb, tile=None, pad_multiple=1).astype(int)
-    tiled = dehaze_array(dehazer, rgb, tile=48, overlap=16, pad_multiple=1).astype(int)
-    assert brightness_ratio(whole, rgb) == pytest.approx(0.8, abs=0.01)
-    assert np.abs(tiled - whole).max() <= 1
-
-
-def test_dehazeformer_applies_its_floor_last():
-    """A DehazeFormer whose last conv predicts K = -0.5, B = 0.5 everywhere halves its input
-    ([0, 1] units); with a floor of 0.9 its output's mean luma is 0.9 of the input's."""
-    models = [DehazeFormer(arch='t-conv', **floor).eval() for floor in (
-        {}, dict(exposure_floor=dict(type='ExposureFloor', floor=0.9, value_range=(-1, 1))))]
-    for model in models:
-        last = model.patch_unembed.proj[0]
-        nn.init.zeros_(last.weight)
-        last.bias.data = torch.tensor([-0.5, 0.5, 0.5, 0.5])
-    hazy = photo(size=(1, 3, 32, 32))
-    with torch.no_grad():
-        halved, lifted = [(model(hazy * 2 - 1) + 1) / 2 for model in models]
-    assert torch.allclose(halved, hazy / 2, atol=1e-6)
-    assert mean_luma(lifted).item() == pytest.approx(0.9 * mean_luma(hazy).item(), abs=1e-4)
-    assert torch.allclose(lifted, lift_curve(halved, lift_strength(halved, hazy, 0.9, 4.0)),
-                          atol=1e-6)
+def test_a_given_strength_is_used_instead_of_the_images_own():
+    hazy = photo()
+    output = hazy * 0.5
+    floor = ExposureFloor(floor=0.85)
+    own = floor.strength(output, hazy)
+    assert torch.equal(floor(output, hazy), floor(output, strength=own))
+    assert torch.equal(floor(output, strength=torch.zeros_like(own)), output)
+    with pytest.raises(ValueError, match='needs the input image or the strength'):
+        floor(output)
 
 
 def test_floor_rejects_bad_settings():

@@ -1,6 +1,8 @@
 """What the install must provide: the pinned stack, mmcv's compiled ops, and MMagic's registries
 holding every name the plugin registers and every type its configs use."""
 import glob
+import json
+import os
 import os.path as osp
 import re
 from importlib.metadata import version
@@ -54,11 +56,13 @@ def test_plugin_registers_its_modules():
     import mmbilalora  # noqa: F401
     from mmagic.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
     expected = {
-        MODELS: ('DehazeFormer', 'DEANet', 'BiLaLoRADehazer', 'LoRAConv2d', 'LoRALinear',
-                 'LayerGate', 'CLIPHazeClearLoss', 'DehazeDataPreprocessor'),
+        MODELS: ('DehazeFormer', 'DEANet', 'PriorRefinedDehazer', 'DarkChannelPrior',
+                 'HazeStrengthGate', 'GuidedFilter', 'ExposureFloor', 'BiLaLoRADehazer',
+                 'LoRAConv2d', 'LoRALinear', 'LayerGate', 'CLIPHazeClearLoss',
+                 'DehazeDataPreprocessor'),
         TRANSFORMS: ('SyntheticHaze', 'LoadImageFromFileChecked', 'RandomSquareCrop'),
         DATASETS: ('ImageFolderDataset', 'PairedHazeDataset', 'BilevelSplitDataset'),
-        HOOKS: ('BiLaLoRAHook', 'TestReportHook'),
+        HOOKS: ('BiLaLoRAHook', 'OutputReportHook'),
         METRICS: ('FADE', 'NIQENoRef', 'Entropy'),
     }
     for registry, names in expected.items():
@@ -101,3 +105,44 @@ def test_every_type_in_the_configs_is_registered(path):
     assert types
     missing = {t for t in types if not any(r.get(t) is not None for r in all_registries)}
     assert not missing, missing
+
+
+def test_a_non_editable_install_finds_the_shipped_weights(tmp_path):
+    """``pip install .`` into a fresh environment (layered on the test's own, for torch and the
+    OpenMMLab stack): from another folder, ``mmbilalora.apis`` loads the shipped base from the
+    installed ``share/mmbilalora`` and dehazes a photo as the source tree does."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    import numpy as np
+
+    from mmbilalora.apis import dehaze_array, load_dehazer
+    venv = tmp_path / 'venv'
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(venv)], check=True)
+    python = str(venv / 'bin' / 'python')
+    site = subprocess.run(
+        [python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        check=True, capture_output=True, text=True).stdout.strip()
+    with open(osp.join(site, '_base_environment.pth'), 'w') as f:
+        f.write(sysconfig.get_paths()['purelib'] + '\n')
+    env = {k: v for k, v in os.environ.items() if k not in ('MMBILALORA_HOME', 'PYTHONPATH')}
+    subprocess.run([python, '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index',
+                    '--no-build-isolation', ROOT], check=True, env=env, cwd=str(tmp_path))
+    rng = np.random.default_rng(0)
+    photo = (rng.random((48, 64, 3)) * 120 + 100).astype(np.uint8)
+    np.save(tmp_path / 'photo.npy', photo)
+    script = ('import json, numpy as np, mmbilalora\n'
+              'from mmbilalora.apis import dehaze_array, load_dehazer\n'
+              'from mmbilalora.utils import model_zoo\n'
+              "out = dehaze_array(load_dehazer(), np.load('photo.npy'))\n"
+              "np.save('out.npy', out)\n"
+              'print(json.dumps([mmbilalora.__file__, '
+              'model_zoo.model_path(model_zoo.SHIPPED_BASE)]))\n')
+    proc = subprocess.run([python, '-c', script], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    package, weights = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert package.startswith(site) and not package.startswith(ROOT)
+    assert weights.startswith(osp.join(str(venv), 'share', 'mmbilalora', 'checkpoints', ''))
+    assert np.array_equal(np.load(tmp_path / 'out.npy'), dehaze_array(load_dehazer(), photo))

@@ -90,7 +90,7 @@ def test_sensor_noise_jpeg_is_seeded_and_degrades():
 
 def test_target_set_has_references_and_differs_from_pretraining_haze(tmp_path):
     from mmbilalora.utils.image_io import read_rgb
-    from mmbilalora.utils.sample_images import write_target_set
+    from mmbilalora.datasets.sample_images import write_target_set
     folders = write_target_set(str(tmp_path), realizations=2, max_side=96)
     train = sorted(p.name for p in (tmp_path / 'train').iterdir())
     assert len(train) == 10 and train[0] == 'astronaut_0.png'

@@ -1,6 +1,5 @@
-"""The UI's actions without a browser (demo/gradio_dehaze.py's DehazeSession; no gradio needed):
+"""The UI's actions without a browser (mmbilalora.apis.DehazeSession; no gradio needed):
 dehazing with base / adapter, failures reported, and adapting to uploaded photos with progress."""
-import importlib.util
 import os.path as osp
 
 import cv2
@@ -8,30 +7,24 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT
+from mmbilalora.apis import DehazeSession
 from test_everyday_use import write_photos
 
 
-@pytest.fixture(scope='module')
-def demo():
-    spec = importlib.util.spec_from_file_location(
-        'gradio_dehaze', osp.join(ROOT, 'demo', 'gradio_dehaze.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_adapt_adds_a_new_adapter_with_progress_and_it_dehazes(demo, tmp_path, monkeypatch):
+def test_adapt_adds_a_new_adapter_with_progress_and_it_dehazes(tmp_path, monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     monkeypatch.delenv('MMBILALORA_CLIP_WEIGHTS', raising=False)
     monkeypatch.setenv('HF_HOME', str(tmp_path / 'no_hf_cache'))  # guidance: the compact CLIP
     photos = write_photos(str(tmp_path / 'uploads'), 2, size=(80, 112))
     broken = tmp_path / 'uploads' / 'broken.png'
     broken.write_bytes(b'\x89PNG')
-    session = demo.DehazeSession(work_dir=str(tmp_path / 'ui'))
+    session = DehazeSession(work_dir=str(tmp_path / 'ui'))
     assert session.choices() == ['base']
-    base_results, failures = session.dehaze_files(photos + [str(broken)], 'base')
+    done = []
+    base_results, failures = session.dehaze_files(photos + [str(broken)], 'base',
+                                                  progress=lambda i, n: done.append((i, n)))
     assert [f['input'] for f in failures] == ['broken.png']
+    assert done == [(1, 3), (2, 3)]
     assert [r['after'].shape for r in base_results] == [(80, 112, 3)] * 2
 
     calls = []
@@ -41,7 +34,7 @@ def test_adapt_adds_a_new_adapter_with_progress_and_it_dehazes(demo, tmp_path, m
     assert calls == [(1, 4, 'search'), (2, 4, 'search'), (3, 4, 'fine-tune'),
                      (4, 4, 'fine-tune')]
     assert osp.isfile(path) and session.choices() == ['base', 'mine']
-    info = demo.adapter_info(session.generator, 'mine')
+    info = session.bank.info('mine')
     assert info['prompts'] == [('a photo with haze', 'a clear photo')]
     assert 'adapted in the UI to 2 photo(s)' in info['description']
     assert 'compact haze-aware CLIP' in info['description']

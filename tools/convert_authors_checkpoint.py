@@ -16,12 +16,10 @@ A file in another layout is refused with a message that says what was expected (
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.apis import convert_authors_files  # noqa: E402
-from mmbilalora.models.lora import save_adapter  # noqa: E402
-from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
+from mmbilalora.apis import convert_authors_files
+from mmbilalora.models.lora import save_adapter
+from mmbilalora.utils.atomic_io import atomic_torch_save
 
 
 def main(argv=None) -> None:

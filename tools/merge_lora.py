@@ -10,11 +10,9 @@ rejected (architecture fingerprint).
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.apis import load_dehazer  # noqa: E402
-from mmbilalora.models.lora import read_adapter, save_merged_checkpoint  # noqa: E402
+from mmbilalora.apis import load_dehazer
+from mmbilalora.models.lora import read_adapter, save_merged_checkpoint
 
 
 def main(argv=None) -> None:
@@ -28,7 +26,7 @@ def main(argv=None) -> None:
     if osp.abspath(args.out) in inputs:
         raise SystemExit(f'OUT {args.out!r} is one of the inputs (inputs are never overwritten).')
     adapter = read_adapter(args.adapter)
-    dehazer = load_dehazer(args.config, args.checkpoint, adapter=adapter)
+    dehazer = load_dehazer(args.config, args.checkpoint, adapter=args.adapter)
     count = save_merged_checkpoint(
         dehazer.generator, args.out,
         dict(base=osp.basename(args.checkpoint), adapter=osp.basename(args.adapter),

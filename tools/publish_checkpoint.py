@@ -11,11 +11,9 @@ from CKPT.
 import argparse
 import json
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
-from mmbilalora.utils.checkpoint_io import read_checkpoint  # noqa: E402
+from mmbilalora.utils.atomic_io import atomic_torch_save
+from mmbilalora.utils.checkpoint_io import read_checkpoint
 
 
 def main(argv=None) -> None:

@@ -10,12 +10,10 @@ OUT_CKPT is written atomically and must differ from TRAIN_CKPT.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmbilalora.models.editors.dea_net import reparameterize_dea_net  # noqa: E402
-from mmbilalora.utils.atomic_io import atomic_torch_save  # noqa: E402
-from mmbilalora.utils.checkpoint_io import read_checkpoint  # noqa: E402
+from mmbilalora.models.editors.dea_net import reparameterize_dea_net
+from mmbilalora.utils.atomic_io import atomic_torch_save
+from mmbilalora.utils.checkpoint_io import read_checkpoint
 
 
 def main(argv=None) -> None:

@@ -8,7 +8,7 @@
 when testing ends (format from the suffix: .json, .yaml or .pkl), here written atomically through
 the ``atomic_local`` file backend.
 Unless ``--no-report`` is given, the output images and a per-image / mean report
-(``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (TestReportHook).
+(``report.json``, ``report.md``) are written to ``<work_dir>/test_report`` (OutputReportHook).
 On a folder of unlabeled photos (``ImageFolderDataset(skip_unreadable=True)``, as in the
 unlabeled test configs) files that cannot be read are left out and listed at the end (and in the
 report), and the exit status is 1. ``--skip-existing`` resumes such a run: images with an output
@@ -27,7 +27,8 @@ from mmengine.runner import Runner
 
 import mmbilalora  # noqa: F401  (registers the plugin and applies the stack fixes)
 from mmbilalora.datasets import scan_images
-from mmbilalora.engine.hooks import TestReportHook
+from mmbilalora.engine.hooks import OutputReportHook
+from mmbilalora.utils import model_zoo
 from mmbilalora.utils.checkpoint_io import CheckpointReadError
 from mmbilalora.utils.cli import add_runner_args, load_config
 
@@ -35,7 +36,8 @@ from mmbilalora.utils.cli import add_runner_args, load_config
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model (mmbilalora)')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or mmbilalora://NAME (a shipped '
+                        'model)')
     parser.add_argument('--out', help='file to save the metric results to (.json, .yaml, .pkl)')
     parser.add_argument('--no-report', action='store_true',
                         help='do not write output images and the per-image report')
@@ -71,10 +73,14 @@ def done_keys(report_root: str, data_root: str) -> List[str]:
 
 def main() -> int:
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint!r}')
+    try:
+        checkpoint = model_zoo.resolve(args.checkpoint)
+    except (KeyError, FileNotFoundError) as err:
+        raise SystemExit(f'error: {err}')
+    if not osp.isfile(checkpoint):
+        raise SystemExit(f'error: Checkpoint not found: {checkpoint!r}')
     cfg = load_config(args)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = checkpoint
     dataset_cfg = cfg.test_dataloader.dataset
     if args.skip_existing:
         if args.no_report or dataset_cfg.get('type') != 'ImageFolderDataset':
@@ -88,7 +94,7 @@ def main() -> int:
     if args.out:
         runner.register_hook(SaveMetricHook(args.out), 'LOWEST')
     if not args.no_report:
-        runner.register_hook(TestReportHook(resume=args.skip_existing))
+        runner.register_hook(OutputReportHook(resume=args.skip_existing))
     loop = runner.test_loop
     datasets = [d.dataset for d in getattr(loop, 'dataloaders', None) or [loop.dataloader]]
     if sum(len(d) for d in datasets) == 0:

@@ -14,7 +14,8 @@ work_dir = f'./work_dirs/{experiment_name}'
 model = dict(
     type='BiLaLoRADehazer',
     generator=dict(type='DEANet', base_dim=32, deploy=True),
-    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]),
+    data_preprocessor=dict(
+        type='DehazeDataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]),
     lora_cfg=dict(
         search_space=[f'down_level1_block{i}' for i in range(1, 5)]
         + [f'down_level2_block{i}' for i in range(1, 5)]

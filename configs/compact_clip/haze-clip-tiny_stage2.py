@@ -1,5 +1,5 @@
-# Stage 2 of the compact haze-aware CLIP: haze-clip-tiny_train.py's guide trained 1000 iterations
-# longer (lr 1e-4, warm-up from 1e-5, cosine to 0) on three more degradations
+# Stage 2 of the compact haze-aware CLIP: haze-clip-tiny_stage1.py's guide trained 1000
+# iterations longer (lr 1e-4, warm-up from 1e-5, cosine to 0) on three more degradations
 # (mmbilalora.datasets.transforms.caption_degradations) that the first guide could not see:
 # - 'noise' among the over-processings (fine grain and blotches): on the demo's images (views of
 #   100-300 px squeezed to 64) the first guide scored a clear photo with added noise (std 10/255)
@@ -12,13 +12,13 @@
 # - night haze (night_haze): half of "dark" on top of haze is a dim scene under a dim orange
 #   glow, so that "a dark photo with haze" keeps naming night haze (adapter routing).
 # Shipped as checkpoints/haze_clip_tiny:
-#   python tools/train.py configs/compact_clip/haze-clip-tiny_train.py
+#   python tools/train.py configs/compact_clip/haze-clip-tiny_stage1.py
 #   python tools/train.py configs/compact_clip/haze-clip-tiny_stage2.py \
 #       --cfg-options custom_hooks.0.out_dir=checkpoints/haze_clip_tiny
-_base_ = './haze-clip-tiny_train.py'
+_base_ = './haze-clip-tiny_stage1.py'
 experiment_name = 'haze-clip-tiny_stage2'
 work_dir = f'./work_dirs/{experiment_name}'
-load_from = 'work_dirs/haze-clip-tiny_train/iter_2000.pth'
+load_from = 'work_dirs/haze-clip-tiny_stage1/iter_2000.pth'
 max_iters = 1000
 
 train_dataloader = dict(dataset=dict(

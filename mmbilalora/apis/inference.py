@@ -1,4 +1,5 @@
-"""Inference: build a dehazer from a config + checkpoint (+ adapter), dehaze images in tiles."""
+"""Inference: build a dehazer from a config + checkpoint (+ adapters), dehaze images in tiles."""
+import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, Iterator, Optional, Tuple
 
@@ -10,21 +11,28 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from ..models.data_preprocessors import PixelConvention, pixel_convention
-from ..models.lora import load_adapter, set_adapter
-from ..models.utils import (deferring_exposure_floors, holding_image_statistics,
-                            pad_to_multiple, resize_bicubic, resize_to_multiple)
+from ..models.lora import AdapterBank
+from ..models.utils import pad_to_multiple, resize_bicubic, resize_to_multiple
+from ..utils import model_zoo
 from ..utils.checkpoint_io import read_checkpoint
+from .conversion import network_state
 
 
 @dataclass
 class Dehazer:
-    """A generator with the pixel convention of its data preprocessor (per channel):
+    """A generator, the pixel convention of its data preprocessor (per channel):
     ``network input = (rgb_uint8 - input_mean) / input_std`` and
-    ``rgb = output * output_std + output_mean``.
+    ``rgb = output * output_std + output_mean``, and its bank of adapters (``activate`` one,
+    or None for the base).
     """
     generator: nn.Module
     pixels: PixelConvention
     device: str = 'cpu'
+    adapters: Optional[AdapterBank] = None
+
+    def __post_init__(self):
+        if self.adapters is None:
+            self.adapters = AdapterBank(self.generator)
 
     def _view(self, values) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.float32, device=self.device).view(1, -1, 1, 1)
@@ -40,10 +48,7 @@ class Dehazer:
 
 
 def _generator_state(checkpoint: dict, path: str) -> dict:
-    state = checkpoint.get('state_dict', checkpoint)
-    if any(k.startswith('generator.') for k in state):
-        state = {k[len('generator.'):]: v for k, v in state.items() if k.startswith('generator.')}
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = network_state(checkpoint)
     if any(k.endswith(('lora_A', 'lora_B', 'lora_gate.alpha')) for k in state):
         raise ValueError(f'{path!r} is a BiLaLoRA training checkpoint; dehaze with its merged '
                          'checkpoint (bilalora_merged.pth) or with the base checkpoint plus '
@@ -51,36 +56,60 @@ def _generator_state(checkpoint: dict, path: str) -> dict:
     return state
 
 
-def load_dehazer(config: str, checkpoint: Optional[str], adapter: Optional[str] = None,
-                 device: str = 'cpu', adapters: Optional[Dict[str, str]] = None) -> Dehazer:
+def _first_mismatch(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor]) -> str:
+    """What keeps ``state`` from loading into a model whose state is ``expected`` ('' if
+    nothing): the first missing, unexpected or differently shaped key."""
+    for key, value in expected.items():
+        if key not in state:
+            return f'{key} is missing'
+        if tuple(state[key].shape) != tuple(value.shape):
+            return (f'{key} has shape {tuple(state[key].shape)}, the config builds '
+                    f'{tuple(value.shape)}')
+    unexpected = [k for k in state if k not in expected]
+    return f'{unexpected[0]} is not in the model' if unexpected else ''
+
+
+def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
+                 adapter: Optional[str] = None, device: str = 'cpu',
+                 adapters: Optional[Dict[str, str]] = None) -> Dehazer:
     """Build ``cfg.model.generator`` and load a base / merged / official checkpoint into it.
 
     Args:
-        config: any config whose ``model`` has ``generator`` and ``data_preprocessor``.
-        checkpoint: BaseEditModel, merged BiLaLoRA or official (``module.``-prefixed) weights.
-        adapter: optional BiLaLoRA adapter file attached on top.
-        adapters: ``{name: adapter file}`` put into the generator's adapter bank (switch with
-            ``set_adapter(dehazer.generator, name)``); the base is active after loading.
+        config: any config whose ``model`` has ``generator`` and ``data_preprocessor``
+            (default: the shipped base's, with the shipped base's weights).
+        checkpoint: BaseEditModel, merged BiLaLoRA or official (``module.``-prefixed) weights,
+            or ``mmbilalora://NAME`` (see :mod:`mmbilalora.utils.model_zoo`); None: the
+            network as initialised.
+        adapter: a BiLaLoRA adapter file put in the bank and activated (named by its file).
+        adapters: ``{name: adapter file}`` put in the bank (``dehazer.adapters.activate(name)``
+            switches); the base is active after loading unless ``adapter`` is given.
+
+    Raises:
+        ValueError: the checkpoint does not fit the config (one line naming both files and the
+            first mismatching key).
     """
+    if config is None:
+        config = model_zoo.config_path(model_zoo.SHIPPED_BASE)
+        checkpoint = checkpoint or model_zoo.SCHEME + model_zoo.SHIPPED_BASE
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmagic'))
     generator = MODELS.build(cfg.model.generator)
     if checkpoint:
-        loaded = read_checkpoint(checkpoint, map_location='cpu')
-        missing, unexpected = generator.load_state_dict(_generator_state(loaded, checkpoint),
-                                                        strict=False)
-        if missing or unexpected:
-            raise ValueError(f'Checkpoint {checkpoint!r} does not fit {type(generator).__name__}'
-                             f': missing {missing[:5]}, unexpected {unexpected[:5]}.')
-    if adapter:
-        load_adapter(generator, adapter)
+        path = model_zoo.resolve(checkpoint)
+        state = _generator_state(read_checkpoint(path, map_location='cpu'), path)
+        mismatch = _first_mismatch(state, generator.state_dict())
+        if mismatch:
+            raise ValueError(f'Checkpoint {path!r} does not fit the model of config {config!r} '
+                             f'({type(generator).__name__}): {mismatch}.')
+        generator.load_state_dict(state)
+    bank = AdapterBank(generator.to(device).eval())
     for name, path in (adapters or {}).items():
-        load_adapter(generator, path, name=name)
-    if adapters:
-        set_adapter(generator, None)
+        bank.add(name, path)
+    if adapter:
+        bank.add(osp.splitext(osp.basename(adapter))[0], adapter, activate=True)
     preprocessor = MODELS.build(cfg.model.get('data_preprocessor') or dict(
         type='DataPreprocessor', mean=[0.0] * 3, std=[255.0] * 3))
-    return Dehazer(generator.to(device).eval(), pixel_convention(preprocessor), device)
+    return Dehazer(generator, pixel_convention(preprocessor), device, bank)
 
 
 def tile_windows(size: int, tile: int, overlap: int) -> Iterator[Tuple[int, int]]:
@@ -120,50 +149,51 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
 
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
-    ramps (see :func:`_ramp`), so the network's memory is bounded by the tile size; the input
-    tensor and a ``DarkChannelPrior``'s statistics are whole-image (networks with image-global
-    statistics, such as DehazeFormer's RLN and SKFusion pooling, see each tile's statistics
-    instead of the whole image's; ``tile=None`` processes the image at once; a
-    ``DarkChannelPrior`` inside the generator estimates its airlight and haze gate on the whole
-    image, see :func:`~mmbilalora.models.utils.holding_image_statistics`, and an
-    ``ExposureFloor`` lifts the assembled image by the whole image's strength, see
-    :func:`~mmbilalora.models.utils.deferring_exposure_floors`). Each tile is
-    reflection-padded to ``pad_multiple`` and cropped back. ``resize_multiple=N > 0`` reproduces
-    the authors' test-time sizing instead of padding: the network input is resized (bicubic,
-    antialiased) to the largest multiple of N on each side, given to the network as it is, and
-    the output resized back to the tile's size (see
-    ``mmbilalora.models.utils.resize_to_multiple``).
+    ramps (see :func:`_ramp`), so the network's memory is bounded by the tile size (``tile=None``
+    processes the image at once). A generator with image-global values
+    (:class:`~mmbilalora.models.editors.PriorRefinedDehazer`) dehazes every tile with the whole
+    image's: its ``image_statistics`` of the whole image are passed to each tile, and its
+    exposure step runs once, on the assembled image (``exposure_strength`` and ``expose``).
+    Networks with statistics of their own (DehazeFormer's RLN and SKFusion pooling) see each
+    tile's. Each tile is reflection-padded to ``pad_multiple`` and cropped back.
+    ``resize_multiple=N > 0`` reproduces the authors' test-time sizing instead of padding: the
+    network input is resized (bicubic, antialiased) to the largest multiple of N on each side,
+    given to the network as it is, and the output resized back to the tile's size (see
+    :func:`~mmbilalora.models.utils.resize_to_multiple`).
     """
+    generator = dehazer.generator
     h, w = rgb.shape[:2]
     out = np.zeros((h, w, 3), np.float32)
     weight = np.zeros((h, w, 1), np.float32)
-    tile_h = tile or h
-    tile_w = tile or w
-    rows = list(tile_windows(h, tile_h, overlap))
-    cols = list(tile_windows(w, tile_w, overlap))
+    rows = list(tile_windows(h, tile or h, overlap))
+    cols = list(tile_windows(w, tile or w, overlap))
     pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
     whole = dehazer.to_network(pixels.to(dehazer.device))
-    with holding_image_statistics(dehazer.generator, whole), \
-            deferring_exposure_floors(dehazer.generator) as floors:
-        for top, bottom in rows:
-            for left, right in cols:
-                x = whole[..., top:bottom, left:right]
-                ph, pw = x.shape[-2:]
-                if resize_multiple:
-                    y = resize_bicubic(dehazer.generator(resize_to_multiple(x, resize_multiple)),
-                                       (ph, pw))
-                else:
-                    y = dehazer.generator(pad_to_multiple(x, pad_multiple))[..., :ph, :pw]
-                y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
-                wy = _ramp(ph, overlap, top == 0, bottom == h)
-                wx = _ramp(pw, overlap, left == 0, right == w)
-                blend = (wy[:, None] * wx[None, :])[..., None]
-                out[top:bottom, left:right] += y * blend
-                weight[top:bottom, left:right] += blend
+    whole_image = hasattr(generator, 'image_statistics')
+    shared = {}
+    if whole_image:
+        shared = generator.image_statistics(whole)
+        shared['exposure_strength'] = torch.zeros_like(shared['haze_strength'])
+    for top, bottom in rows:
+        for left, right in cols:
+            x = whole[..., top:bottom, left:right]
+            ph, pw = x.shape[-2:]
+            if resize_multiple:
+                y = resize_bicubic(generator(resize_to_multiple(x, resize_multiple), **shared),
+                                   (ph, pw))
+            else:
+                y = generator(pad_to_multiple(x, pad_multiple), **shared)[..., :ph, :pw]
+            y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
+            wy = _ramp(ph, overlap, top == 0, bottom == h)
+            wx = _ramp(pw, overlap, left == 0, right == w)
+            blend = (wy[:, None] * wx[None, :])[..., None]
+            out[top:bottom, left:right] += y * blend
+            weight[top:bottom, left:right] += blend
     out = np.clip(out / weight, 0, 255)
-    if floors:
-        lifted = torch.from_numpy(out).permute(2, 0, 1)[None] / 255
-        for floor in floors:
-            lifted = floor.lift_whole(lifted, pixels / 255)
-        out = lifted[0].permute(1, 2, 0).numpy() * 255
+    if whole_image:
+        assembled = dehazer.to_network(
+            torch.from_numpy(out).permute(2, 0, 1)[None].to(dehazer.device))
+        strength = generator.exposure_strength(assembled, whole)
+        out = dehazer.to_pixels(generator.expose(assembled, strength))[0].permute(
+            1, 2, 0).cpu().numpy()
     return np.clip(np.round(out), 0, 255).astype(np.uint8)

@@ -7,7 +7,7 @@ hazy prompts' normalised text embeddings, renormalised (CLIP's prompt ensembling
 CLIP embedding is compared with each (cosine) and the highest-scoring adapter is chosen. The
 guidance CLIP is the one the H2C loss would use: real ViT-B-32 when its weights are available
 locally, else the compact haze-aware CLIP shipped in ``checkpoints/haze_clip_tiny``
-(:func:`~mmbilalora.apis.guidance.choose_guidance`); nothing is downloaded.
+(:func:`~mmbilalora.models.guidance.choose_guidance`); nothing is downloaded.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -15,8 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.losses.clip_weights import build_frozen_clip
-from .guidance import choose_guidance
+from ..models.guidance import build_frozen_clip, choose_guidance
 
 
 class PromptRouter:

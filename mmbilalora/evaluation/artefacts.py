@@ -14,12 +14,12 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, on sRGB values
+from ..utils.colour import LUMA_WEIGHTS
 
 
 def luma(image: np.ndarray) -> np.ndarray:
     """(H, W) float64 luma in [0, 255] of an (H, W, 3) RGB image."""
-    return np.asarray(image, np.float64)[..., :3] @ LUMA_WEIGHTS
+    return np.asarray(image, np.float64)[..., :3] @ np.asarray(LUMA_WEIGHTS)
 
 
 def brightness_ratio(output: np.ndarray, input: np.ndarray) -> float:

@@ -1,1 +1,1 @@
-from . import data_preprocessors, editors, guidance, lora, losses  # noqa: F401
+from . import archs, data_preprocessors, editors, guidance, lora, losses  # noqa: F401

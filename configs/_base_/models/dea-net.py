@@ -6,4 +6,5 @@ model = dict(
     pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
     train_cfg=dict(),
     test_cfg=dict(),
-    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+    data_preprocessor=dict(
+        type='DehazeDataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

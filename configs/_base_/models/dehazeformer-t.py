@@ -7,4 +7,5 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(),
     data_preprocessor=dict(
-        type='DataPreprocessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5]))
+        type='DehazeDataPreprocessor', mean=[127.5, 127.5, 127.5],
+        std=[127.5, 127.5, 127.5]))

@@ -13,4 +13,5 @@ model = dict(
     pixel_loss=dict(type='PSNRLoss'),
     train_cfg=dict(),
     test_cfg=dict(),
-    data_preprocessor=dict(type='DataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))
+    data_preprocessor=dict(
+        type='DehazeDataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.]))

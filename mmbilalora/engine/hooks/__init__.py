@@ -1,5 +1,5 @@
 from .bilalora_hook import BiLaLoRAHook, rank_gates
 from .compact_clip_export_hook import CompactCLIPExportHook
-from .test_report_hook import TestReportHook
+from .output_report_hook import OutputReportHook
 
-__all__ = ['BiLaLoRAHook', 'CompactCLIPExportHook', 'TestReportHook', 'rank_gates']
+__all__ = ['BiLaLoRAHook', 'CompactCLIPExportHook', 'OutputReportHook', 'rank_gates']

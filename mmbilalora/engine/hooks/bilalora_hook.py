@@ -39,6 +39,13 @@ def _unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
 
+def _loads_pretrained(module) -> bool:
+    """Whether ``module``'s mmengine ``init_cfg`` loads a pretrained checkpoint."""
+    init_cfg = getattr(module, 'init_cfg', None) or []
+    return any(cfg.get('type') == 'Pretrained'
+               for cfg in (init_cfg if isinstance(init_cfg, list) else [init_cfg]))
+
+
 def rank_gates(gates: Dict[str, float], top_k: int) -> Dict:
     """Ranking of ``{block: gate value}`` with the top-k selection and its margin.
 
@@ -85,6 +92,12 @@ class BiLaLoRAHook(Hook):
             prompts (for automatic routing between adapters): the pairs of the largest
             ``prompt_weights`` -- the domain's pairs; a lower-weighted pair such as
             ('a dark photo', 'a clear photo') regularises the loss and names no domain.
+        keep_blocks: blocks to keep when the search ends instead of the top-k by gate (e.g. to
+            time a given selection); None: the top-k.
+        require_pretrained: refuse to start when nothing loads the base's weights (no
+            ``load_from``, no resume, no ``init_cfg``): BiLaLoRA adapts a pretrained dehazer, and
+            a randomly initialised one is almost always a forgotten ``load_from``. False for
+            experiments on random networks (timing, tests).
     """
 
     priority = 'NORMAL'
@@ -92,7 +105,8 @@ class BiLaLoRAHook(Hook):
     def __init__(self, search_iters: Optional[int] = None, search_epochs: Optional[float] = None,
                  top_k: int = 3, log_interval: int = 10, save_adapter: bool = True,
                  save_merged: bool = False, finetune_gates: str = 'frozen',
-                 adapter_description: Optional[str] = None):
+                 adapter_description: Optional[str] = None,
+                 keep_blocks: Optional[List[str]] = None, require_pretrained: bool = True):
         if (search_iters is None) == (search_epochs is None):
             raise ValueError('BiLaLoRAHook needs exactly one of search_iters or search_epochs.')
         if top_k < 1:
@@ -108,6 +122,8 @@ class BiLaLoRAHook(Hook):
         self.save_adapter = save_adapter
         self.save_merged = save_merged
         self.adapter_description = adapter_description
+        self.keep_blocks = list(keep_blocks) if keep_blocks is not None else None
+        self.require_pretrained = require_pretrained
         self.search_iters: Optional[int] = search_iters
         self.selected: Optional[List[str]] = None
         self.trajectory: List[Dict] = []
@@ -133,6 +149,14 @@ class BiLaLoRAHook(Hook):
 
     # ---------------------------------------------------------------- hook points
     def before_train(self, runner) -> None:
+        generator = _unwrap(runner.model).generator_module()
+        if (self.require_pretrained and not runner._load_from and not runner._resume
+                and not any(_loads_pretrained(m) for m in generator.modules())):
+            raise ValueError(
+                f'BiLaLoRA adapts a pretrained dehazer, but config {runner.cfg.filename!r} loads '
+                f'no weights into its {type(generator).__name__}: set load_from to a checkpoint '
+                '(e.g. --cfg-options load_from=PATH, or mmbilalora://'
+                'dcp-dehazeformer-t-conv_synhaze_clear-pristine for the shipped base).')
         if self.search_iters is None:
             self.search_iters = max(1, round(self.search_epochs * len(runner.train_dataloader)))
         dataset = runner.train_dataloader.dataset
@@ -168,6 +192,8 @@ class BiLaLoRAHook(Hook):
     def _select(self, runner, done: int) -> None:
         model = _unwrap(runner.model)
         info = rank_gates(model.gate_values(), self.top_k)
+        if self.keep_blocks is not None:
+            info['selected'] = list(self.keep_blocks)
         info['iter'] = done
         self.selection_info = info
         self._apply_selection(runner, info['selected'])

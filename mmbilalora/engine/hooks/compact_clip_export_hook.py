@@ -8,7 +8,7 @@ from mmengine.model import is_model_wrapper
 
 from ...datasets.caption_degradation_dataset import load_photos
 from ...datasets.image_folder import scan_images
-from ...models.guidance import evaluate_guide
+from ..compact_clip_evaluation import evaluate_guide
 from ...utils.atomic_io import atomic_dump_json
 
 

@@ -81,7 +81,9 @@ class DehazeDataPreprocessor(DataPreprocessor):
 
     :meth:`destruct` maps network outputs to pixels, :meth:`destruct_input` network inputs;
     ground truth in data samples (``data_keys``) is normalised with the output convention, so a
-    supervised loss compares like with like.
+    supervised loss compares like with like. A batch whose samples lack a data key (real hazy
+    photos have no reference) is processed without it, silently: MMagic's preprocessor warns
+    "Cannot find key 'gt_img'" for every such batch.
     """
 
     def __init__(self, mean: Numbers = 127.5, std: Numbers = 127.5,
@@ -105,8 +107,14 @@ class DehazeDataPreprocessor(DataPreprocessor):
             self.mean, self.std = mean, std
 
     def _preprocess_data_sample(self, data_samples, training: bool):
-        with self._output_convention():
-            return super()._preprocess_data_sample(data_samples, training)
+        keys = self.data_keys
+        if keys:
+            self.data_keys = [k for k in keys if all(hasattr(s, k) for s in data_samples)]
+        try:
+            with self._output_convention():
+                return super()._preprocess_data_sample(data_samples, training)
+        finally:
+            self.data_keys = keys
 
     def destruct(self, outputs: torch.Tensor, data_samples=None, key: str = 'img'):
         """Network outputs -> pixels in [0, 255] (output convention, padding removed)."""

@@ -180,7 +180,8 @@ class DEABlock(DEBlock):
 
 @MODELS.register_module()
 class DEANet(BaseModule):
-    """DEA-Net generator: (N, 3, H, W) in [0, 1] -> (N, 3, H, W).
+    """DEA-Net generator: (N, 3, H, W) in [0, 1] -> (N, 3, H, W) (``in_chans`` / ``out_chans``
+    channels when given).
 
     Any H, W: the input is reflection-padded to a multiple of 4 (two stride-2 stages) and to at
     least 16 pixels (the 7x7 reflect-padded attention convs need 4 pixels at 1/4 scale), and the
@@ -188,15 +189,18 @@ class DEANet(BaseModule):
 
     Args:
         base_dim: channels of the first level (32 in the paper).
+        in_chans / out_chans: channels of the input and of the output (3 and 3 in the paper;
+            ``in_chans=6, out_chans=4`` predicts K and B inside ``PriorRefinedDehazer``).
         deploy: True for the re-parameterised (deployed) form, False for the training form.
         init_cfg: mmengine init config (e.g. a pretrained checkpoint of the same form).
     """
 
-    def __init__(self, base_dim: int = 32, deploy: bool = True, init_cfg=None):
+    def __init__(self, base_dim: int = 32, deploy: bool = True, in_chans: int = 3,
+                 out_chans: int = 3, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.deploy = deploy
         d1, d2, d3 = base_dim, base_dim * 2, base_dim * 4
-        self.down1 = nn.Sequential(nn.Conv2d(3, d1, 3, stride=1, padding=1))
+        self.down1 = nn.Sequential(nn.Conv2d(in_chans, d1, 3, stride=1, padding=1))
         self.down2 = nn.Sequential(nn.Conv2d(d1, d2, 3, stride=2, padding=1), nn.ReLU(True))
         self.down3 = nn.Sequential(nn.Conv2d(d2, d3, 3, stride=2, padding=1), nn.ReLU(True))
         for i in range(1, 5):
@@ -215,7 +219,7 @@ class DEANet(BaseModule):
             nn.ConvTranspose2d(d3, d2, 3, stride=2, padding=1, output_padding=1), nn.ReLU(True))
         self.up2 = nn.Sequential(
             nn.ConvTranspose2d(d2, d1, 3, stride=2, padding=1, output_padding=1), nn.ReLU(True))
-        self.up3 = nn.Sequential(nn.Conv2d(d1, 3, 3, stride=1, padding=1))
+        self.up3 = nn.Sequential(nn.Conv2d(d1, out_chans, 3, stride=1, padding=1))
         self.mix1 = CGAFusion(d3, reduction=8)
         self.mix2 = CGAFusion(d2, reduction=4)
 

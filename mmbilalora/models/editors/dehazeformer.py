@@ -13,7 +13,6 @@ import torch.nn as nn
 from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 
-from ..utils.guided_filter import guided_filter
 from ..utils.padding import pad_to_multiple, reflect_pad
 
 ARCH_SETTINGS = {
@@ -286,46 +285,21 @@ class SKFusion(nn.Module):
 
 @MODELS.register_module()
 class DehazeFormer(BaseModule):
-    """DehazeFormer generator: hazy image (N, 3, H, W) in [0, 1] -> dehazed image, same shape.
+    """DehazeFormer generator: hazy image (N, 3, H, W) in [-1, 1] -> dehazed image, same shape.
 
-    The network predicts K and B and returns ``K * x - B + x``. Any H, W is accepted: the input is
-    reflection-padded to a multiple of ``pad_multiple`` and the output cropped back. The default
-    (4 * window_size = 32) makes every window of every stage full; ``pad_multiple=4`` reproduces the
-    official test-time padding exactly.
+    The network predicts K and B (:meth:`forward_features`) and returns ``K * x - B + x``. Any H,
+    W is accepted: the input is reflection-padded to a multiple of ``pad_multiple`` and the
+    output cropped back. The default (4 * window_size = 32) makes every window of every stage
+    full; ``pad_multiple=4`` reproduces the official test-time padding exactly.
 
     Args:
-        arch: one of 't', 's', 'b', 'm', 'l' (the official variants), 't-conv' (t without its
-            attention branches: depthwise-conv token mixers only, no RLN, so no window seams) or
-            None to give every setting explicitly.
+        arch: one of 't', 's', 'b', 'm', 'l' (the official variants), 't-conv' (t with every
+            ``attn_ratio`` 0, which the official constructor allows: depthwise-conv token mixers
+            only, no RLN, so no window seams) or None to give every setting explicitly.
         in_chans / out_chans / window_size / embed_dims / mlp_ratios / depths / num_heads /
             attn_ratio / conv_type: as in the official constructor (``conv_type`` one string for
             all stages or a list of five).
         pad_multiple: input padding multiple (pixels).
-        guided_output: ``dict(radius=R, eps=E)`` filters the predicted K and B with a guided filter
-            (:func:`~mmbilalora.models.utils.guided_filter`, R pixels, E in squared input units)
-            under the input's grey image before ``K * x - B + x``, so the output's detail is the
-            input's and the network cannot add blocks or grids of its own; None (default): the
-            official output.
-        input_prior: a parameter-free prior whose ``dehaze(x)`` returns the dehazed image and a
-            per-image strength, e.g. ``dict(type='DarkChannelPrior', value_range=(-1, 1))``: the
-            network sees the prior's dehazed image and the input (2 * in_chans channels, prior
-            first). None (default): the official model.
-        prior_role: with ``input_prior``, which image the network's K and B act on (and whose
-            grey guides ``guided_output``): ``'base'`` (default) the prior's, so the network
-            refines the prior's dehazing; ``'hint'`` the input's, so the prior only informs the
-            network. Weights of a model without the prior load into one with it, the first
-            conv's weights going to the channels of the image K and B act on and the other
-            channels starting at zero: the loaded network starts by treating that image as it
-            treated its input.
-        prior_gates_output: with ``input_prior`` (``prior_role='base'``) whose ``dehaze``
-            returns a per-image strength (``DarkChannelPrior(haze_gate=...)``), K and B are
-            scaled by it: an image the gate calls haze-free (strength 0) leaves the model
-            exactly as it came in, and the network's correction grows with the prior's.
-            False (default): K and B as predicted.
-        exposure_floor: a module lifting the output's exposure against the input's, e.g.
-            ``dict(type='ExposureFloor', floor=0.85, value_range=(-1, 1))``
-            (:class:`~mmbilalora.models.utils.ExposureFloor`), applied last. None (default):
-            the output as it is.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=PATH)`` for an
             official checkpoint.
     """
@@ -342,11 +316,6 @@ class DehazeFormer(BaseModule):
                  attn_ratio: Optional[Sequence[float]] = None,
                  conv_type=None,
                  pad_multiple: Optional[int] = None,
-                 guided_output: Optional[dict] = None,
-                 input_prior: Optional[dict] = None,
-                 prior_role: str = 'base',
-                 prior_gates_output: bool = False,
-                 exposure_floor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if arch is not None:
@@ -365,20 +334,6 @@ class DehazeFormer(BaseModule):
             conv_type = [conv_type] * 5
         if embed_dims[1] != embed_dims[3] or embed_dims[0] != embed_dims[4]:
             raise ValueError(f'embed_dims must be symmetric (d0 == d4, d1 == d3), got {embed_dims}')
-
-        if guided_output is not None and set(guided_output) != {'radius', 'eps'}:
-            raise ValueError('guided_output must be dict(radius=..., eps=...), '
-                             f'got {guided_output}')
-        self.guided_output = guided_output
-        self.input_prior = MODELS.build(input_prior) if input_prior is not None else None
-        if prior_role not in ('base', 'hint'):
-            raise ValueError(f"prior_role must be 'base' or 'hint', got {prior_role!r}")
-        self.prior_role = prior_role
-        if prior_gates_output and (self.input_prior is None or prior_role != 'base'):
-            raise ValueError("prior_gates_output needs input_prior with prior_role='base'")
-        self.prior_gates_output = prior_gates_output
-        self.exposure_floor = (MODELS.build(exposure_floor) if exposure_floor is not None
-                               else None)
         self.in_chans = in_chans
         self.patch_size = 4
         self.window_size = window_size
@@ -389,8 +344,7 @@ class DehazeFormer(BaseModule):
             return BasicLayer(network_depth, embed_dims[i], depths[i], num_heads[i],
                               mlp_ratios[i], window_size, attn_ratio[i], conv_type[i])
 
-        network_in = in_chans * 2 if self.input_prior is not None else in_chans
-        self.patch_embed = PatchEmbed(1, network_in, embed_dims[0], kernel_size=3)
+        self.patch_embed = PatchEmbed(1, in_chans, embed_dims[0], kernel_size=3)
         self.layer1 = stage(0)
         self.patch_merge1 = PatchEmbed(2, embed_dims[0], embed_dims[1])
         self.skip1 = nn.Conv2d(embed_dims[0], embed_dims[0], 1)
@@ -406,18 +360,9 @@ class DehazeFormer(BaseModule):
         self.layer5 = stage(4)
         self.patch_unembed = PatchUnEmbed(1, out_chans, embed_dims[4], kernel_size=3)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        key = f'{prefix}patch_embed.proj.weight'
-        weight = state_dict.get(key)
-        if (self.input_prior is not None and weight is not None
-                and weight.shape[1] == self.in_chans):
-            parts = [weight, torch.zeros_like(weight)]
-            state_dict[key] = torch.cat(parts if self.prior_role == 'base' else parts[::-1], dim=1)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W), C the first conv's channels, H and W multiples of 4 ->
-        (N, out_chans, H, W)."""
+        """(N, in_chans, H, W), H and W multiples of 4 (of 4 * window_size with attention) ->
+        (N, out_chans, H, W): K and B."""
         x = self.layer1(self.patch_embed(x))
         skip1 = x
         x = self.layer2(self.patch_merge1(x))
@@ -429,21 +374,8 @@ class DehazeFormer(BaseModule):
         return self.patch_unembed(self.layer5(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) -> (N, 3, H, W)."""
+        """(N, 3, H, W) -> (N, 3, H, W): ``K * x - B + x``."""
         h, w = x.shape[-2:]
-        hazy = x
-        network_input = x = pad_to_multiple(x, self.pad_multiple)
-        if self.input_prior is not None:
-            prior, strength = self.input_prior.dehaze(x)
-            network_input = torch.cat([prior, x], dim=1)
-            if self.prior_role == 'base':
-                x = prior
-        features = self.forward_features(network_input)
-        if self.guided_output is not None:
-            features = guided_filter(x.mean(dim=1, keepdim=True), features,
-                                     **self.guided_output)
-        if self.prior_gates_output:
-            features = features * strength
-        k, b = torch.split(features, (1, 3), dim=1)
-        out = (k * x - b + x)[:, :, :h, :w]
-        return out if self.exposure_floor is None else self.exposure_floor(out, hazy)
+        x = pad_to_multiple(x, self.pad_multiple)
+        k, b = torch.split(self.forward_features(x), (1, 3), dim=1)
+        return (k * x - b + x)[:, :, :h, :w]

@@ -48,9 +48,10 @@ import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmengine.logging import print_log
 
-from .clip_weights import load_clip_source, resolve_clip_source
+from ..guidance.clip_weights import load_clip_source, resolve_clip_source
+from ..guidance.prompts import CLEAR_PROMPT, HAZY_PROMPT
 
-DEFAULT_PROMPTS = (('a photo with haze', 'a clear photo'), )
+DEFAULT_PROMPTS = ((HAZY_PROMPT, CLEAR_PROMPT), )
 LAZY_BUFFERS = ('clip_mean', 'clip_std', 'text_direction')
 CLIP_PRECISIONS = ('float32', 'bfloat16', 'float16')
 
@@ -62,7 +63,7 @@ class CLIPHazeClearLoss(nn.Module):
     Args:
         clip_model: open_clip architecture name.
         pretrained: open_clip tag, weights file, ``'local-dir:FOLDER'`` or None (random, tests
-            only); see :func:`mmbilalora.models.losses.clip_weights.build_frozen_clip`. Names and
+            only); see :func:`mmbilalora.models.guidance.build_frozen_clip`. Names and
             files are checked when the loss is built; the weights are loaded (a tag's file
             fetched) when a loss value is first needed.
         prompts: (hazy prompt, clear prompt) pairs; the loss averages over them.

@@ -1,0 +1,36 @@
+# The shipped base dehazer's model: a PriorRefinedDehazer in which DehazeFormer-t-conv (t with
+# every attention branch off) refines a haze-gated dark channel prior, as a supervised MMagic
+# editor. Images are RGB in [-1, 1] (the data preprocessor maps [0, 255] to [-1, 1] and back).
+#   prior:         He et al.'s dark channel prior, all the estimated haze removed (omega 1), the
+#                  sky's pixels near the airlight left alone (airlight_tolerance), the detail
+#                  layer stretched by its local signal-to-noise ratio (compression steps and
+#                  sensor noise kept at their size);
+#   network:       DehazeFormer-t-conv on the prior's image and the hazy image (6 channels),
+#                  predicting K and B of K * p - B + p (p: the prior's image);
+#   output_filter: K and B guided-filtered under p's grey (no blocks or grids of its own);
+#   haze_gate:     a photo whose median airlight-normalised dark channel is under 0.15 (the
+#                  haze-free training photos' median) passes unchanged, above 0.55 (their 95th
+#                  percentile) it is dehazed fully;
+#   exposure:      an output darker than 0.85 of its input's mean luma is re-metered to 0.85.
+# How each part was chosen, with the measurements: docs/how_the_base_was_made.md.
+model = dict(
+    type='BaseEditModel',
+    generator=dict(
+        type='PriorRefinedDehazer',
+        network=dict(type='DehazeFormer', arch='t-conv', in_chans=6),
+        network_method='forward_features',
+        prior=dict(type='DarkChannelPrior', omega=1.0, patch=15, t_min=0.1, top_fraction=1e-3,
+                   refine_radius=30, refine_eps=1e-3, airlight_tolerance=0.1,
+                   detail_layer=dict(radius=8, eps=1e-3, max_gain=10.0, noise=0.003),
+                   value_range=(-1.0, 1.0)),
+        haze_gate=dict(type='HazeStrengthGate', low=0.15, high=0.55),
+        output_filter=dict(type='GuidedFilter', radius=8, eps=4e-3),
+        exposure=dict(type='ExposureFloor', floor=0.85, max_strength=4.0, shoulder=4.0,
+                      value_range=(-1.0, 1.0)),
+        pad_multiple=32),
+    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
+    train_cfg=dict(),
+    test_cfg=dict(),
+    data_preprocessor=dict(
+        type='DehazeDataPreprocessor', mean=[127.5, 127.5, 127.5],
+        std=[127.5, 127.5, 127.5]))
