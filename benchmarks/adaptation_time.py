@@ -1,12 +1,14 @@
 """Whole adaptation runs through mmengine's Runner: BiLaLoRA vs full fine-tuning, one command.
 
 Runs, on the same unlabeled folder (generated hazy photos, or ``--data DIR``) with the same H2C
-loss (``CLIPHazeClearLoss``, ViT-B-32 architecture; random CLIP and base weights: the cost is the
-same as with real ones), the same batch, crops and number of iterations per epoch:
+loss (``CLIPHazeClearLoss``, ViT-B-32 architecture) and random CLIP and base weights (the cost is
+the same as with real ones; ``load_from`` is cleared, ``BiLaLoRAHook(require_pretrained=False)``),
+the same batch, crops and number of iterations per epoch:
 
 (i)   BiLaLoRA: the network's BiLaLoRA config (``configs/bilalora/``) -- search for
       ``--search-epochs`` epochs (``LayerPositioningOptimWrapper``, the config's update order),
-      keep the top-3 blocks (``BiLaLoRAHook``), fine-tune for ``--finetune-epochs`` epochs;
+      keep the top-3 blocks, or the ``--keep`` blocks (``BiLaLoRAHook(keep_blocks=...)``: with
+      random CLIP weights the search's choice is noise), fine-tune for ``--finetune-epochs``;
 (ii)  full fine-tuning: every generator weight, Adam, one lower pass per iteration, for
       ``--search-epochs + --finetune-epochs`` epochs on all images;
 (iii) LoRA on the whole search space (no gates), Adam, same length as (ii).
@@ -18,6 +20,10 @@ as the authors' code uses the same ``iters_per_epoch`` for all methods; (i) draw
 runs of one network are interleaved ``i ii iii iii ii i ...`` over ``--repeats`` so that machine
 load drifts affect all alike; every number printed is the median over the repeats (with the
 ratios' spread).
+
+``--amp``: (i) runs its passes under ``torch.autocast`` (``LayerPositioningOptimWrapper(amp=True,
+amp_dtype=...)``, float16 with loss scaling) on CPU and CUDA; the baselines use mmengine's
+``AmpOptimWrapper``, which needs CUDA, so on CPU ``--amp`` measures (i) only (``--variants i``).
 
 Printed per network: wall time per phase (setup = Runner, model, CLIP and optimizer building;
 search; fine-tune), seconds per iteration, peak memory per phase (peak RSS of the main process
@@ -37,22 +43,20 @@ import json
 import math
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from statistics import median
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from timing import (breakdown_clock, cpu_clock, interleaved_order, median_or_nan,
+                    peak_memory_mb, reset_peak_memory, wall_clock)
 
 NETWORKS = {
-    'dea-net': dict(config='configs/bilalora/dea-net_rtts.py', title='DEA-Net (deployed)'),
-    'dehazeformer-t': dict(config='configs/bilalora/dehazeformer_rtts.py',
-                           title='DehazeFormer-t'),
+    'dea-net': dict(config='bilalora/dea-net_rtts.py', title='DEA-Net (deployed)'),
+    'dehazeformer-t': dict(config='bilalora/dehazeformer_rtts.py',
+                           title='the shipped base (DCP + DehazeFormer-t-conv)'),
 }
 VARIANTS = {
     'i': 'BiLaLoRA (search + top-3 fine-tune)',
@@ -72,40 +76,6 @@ CATEGORIES = {
 
 
 # ------------------------------------------------------------------ measurement (child process)
-def _sync(device: str) -> None:
-    if device == 'cuda':
-        import torch
-        torch.cuda.synchronize()
-
-
-def reset_peak_memory(device: str) -> None:
-    """Start a new peak-memory window (CUDA allocator peak, or the process's peak RSS)."""
-    if device == 'cuda':
-        import torch
-        torch.cuda.reset_peak_memory_stats()
-        return
-    try:  # Linux: writing 5 resets the peak resident set size (VmHWM)
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-    except OSError:
-        pass  # peak_memory_mb then reports the peak since the process started
-
-
-def peak_memory_mb(device: str) -> float:
-    """Peak memory since the last :func:`reset_peak_memory` (MB)."""
-    import torch
-    if device == 'cuda':
-        return torch.cuda.max_memory_allocated() / 2**20
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _unwrap(model):
     return getattr(model, 'module', model)
 
@@ -129,122 +99,99 @@ def make_timing_hook(device: str):
     wall time of the other hooks' ``after_train`` (gate plot, logs). Instruments, while training:
     the generator's forward, the loss's ``encode_image`` (the CLIP image tower with its resize
     and normalisation), every ``Tensor.backward`` (split where the gradient reaches the
-    generator output), and every optimizer step. The breakdown's clock is the main process's
-    CPU time on CPU (robust to other jobs on a shared machine; the data wait is then the loading
-    done in the main process) and the wall time on CUDA, where each mark synchronises the
-    device.
+    generator output), and every optimizer step. The breakdown's clock is
+    :func:`timing.breakdown_clock` (main-process CPU time on CPU, so the data wait is the loading
+    done in the main process; synchronised wall time on CUDA).
     """
     import torch
     from mmengine.hooks import Hook
-
-    def wall() -> float:
-        _sync(device)
-        return time.perf_counter()
-
-    now = wall if device == 'cuda' else time.process_time
+    from torch.optim.optimizer import (register_optimizer_step_post_hook,
+                                       register_optimizer_step_pre_hook)
+    now = breakdown_clock(device)
 
     class PhaseTimingHook(Hook):
         priority = 'LOWEST'
 
         def __init__(self):
             self.phases: Dict[str, dict] = {}
-            self.handles = []
+            self.handles, self.restore = [], []
             self.phase: Optional[str] = None
-            self.mark = 0.0
-            self.iter_start = 0.0
+            self.mark = self.setup_end = self.teardown = self.train_end = 0.0
+            self.starts: Dict[str, float] = {}
             self.grad_reached: Optional[float] = None
-            self.setup_end = 0.0
-            self.teardown = 0.0
-            self.train_end = 0.0
-
-        def _phase_of(self, runner) -> str:
-            model = _unwrap(runner.model)
-            optim = runner.optim_wrapper
-            return model.phase if hasattr(optim, 'bilevel_step') else 'train'
 
         def _add(self, key: str, seconds: float) -> None:
-            stats = self.phases[self.phase]['breakdown']
-            stats[key] = stats.get(key, 0.0) + seconds
-
-        def _count(self, key: str) -> None:
-            counts = self.phases[self.phase]['passes']
-            counts[key] = counts.get(key, 0) + 1
+            parts = self.phases[self.phase]['breakdown']
+            parts[key] = parts.get(key, 0.0) + seconds
 
         def _open(self, phase: str) -> None:
             self.phase = phase
             reset_peak_memory(device)
-            self.phases[phase] = dict(start=wall(), cpu_start=time.process_time(),
+            self.phases[phase] = dict(start=wall_clock(device), cpu_start=cpu_clock(),
                                       clock_start=now(), iters=0, breakdown={},
                                       passes=dict(forward=0, backward=0))
 
         def _close(self) -> None:
             info = self.phases[self.phase]
-            info['time'] = wall() - info.pop('start')
-            info['cpu_time'] = time.process_time() - info.pop('cpu_start')
+            info['time'] = wall_clock(device) - info.pop('start')
+            info['cpu_time'] = cpu_clock() - info.pop('cpu_start')
             info['clock_time'] = now() - info.pop('clock_start')
             info['peak_mb'] = peak_memory_mb(device)
             info['breakdown']['other'] = info['clock_time'] - sum(info['breakdown'].values())
 
-        # ---- instrumentation
         def _instrument(self, runner) -> None:
             model = _unwrap(runner.model)
-            generator = _unwrap(model.generator)
             loss = _loss_module(model)
             hook = self
 
-            def gen_pre(module, args):
-                hook._gen_start = now()
+            def start(key):
+                def record(*args):
+                    hook.starts[key] = now()
+                return record
 
             def gen_post(module, args, output):
-                hook._add('dehazer_forward', now() - hook._gen_start)
-                hook._count('forward')
+                hook._add('dehazer_forward', now() - hook.starts['gen'])
+                hook.phases[hook.phase]['passes']['forward'] += 1
                 if isinstance(output, torch.Tensor) and output.requires_grad:
                     output.register_hook(hook._on_output_grad)
 
-            self.handles += [generator.register_forward_pre_hook(gen_pre),
-                             generator.register_forward_hook(gen_post)]
+            def opt_post(optimizer, args, kwargs):
+                hook._add('optimizer', now() - hook.starts['opt'])
+
+            generator = _unwrap(model.generator)
+            self.handles += [generator.register_forward_pre_hook(start('gen')),
+                             generator.register_forward_hook(gen_post),
+                             register_optimizer_step_pre_hook(start('opt')),
+                             register_optimizer_step_post_hook(opt_post)]
             encode_image = loss.encode_image
 
             def timed_encode_image(*args, **kwargs):
-                start = now()
+                begin = now()
                 out = encode_image(*args, **kwargs)
                 key = 'clip_forward_grad' if torch.is_grad_enabled() else 'clip_forward_nograd'
-                hook._add(key, now() - start)
+                hook._add(key, now() - begin)
                 return out
 
             loss.encode_image = timed_encode_image
-            self._restore = [lambda: delattr(loss, 'encode_image')]
-
-            def opt_pre(optimizer, args, kwargs):
-                hook._opt_start = now()
-
-            def opt_post(optimizer, args, kwargs):
-                hook._add('optimizer', now() - hook._opt_start)
-
-            from torch.optim.optimizer import (register_optimizer_step_post_hook,
-                                               register_optimizer_step_pre_hook)
-            self.handles += [register_optimizer_step_pre_hook(opt_pre),
-                             register_optimizer_step_post_hook(opt_post)]
             backward = torch.Tensor.backward
 
             def timed_backward(tensor, *args, **kwargs):
-                start, hook.grad_reached = now(), None
+                begin, hook.grad_reached = now(), None
                 backward(tensor, *args, **kwargs)
                 end = now()
-                hook._count('backward')
+                hook.phases[hook.phase]['passes']['backward'] += 1
                 reached = hook.grad_reached if hook.grad_reached is not None else end
-                hook._add('clip_backward', reached - start)
+                hook._add('clip_backward', reached - begin)
                 hook._add('dehazer_backward', end - reached)
 
             torch.Tensor.backward = timed_backward
-            self._restore.append(lambda: setattr(torch.Tensor, 'backward', backward))
+            self.restore += [lambda: delattr(loss, 'encode_image'),
+                             lambda: setattr(torch.Tensor, 'backward', backward)]
 
         def _on_output_grad(self, grad):
             if self.grad_reached is None:
                 self.grad_reached = now()
-            return None
 
-        # ---- hook points
         def before_train(self, runner) -> None:
             self.setup_end = time.perf_counter()
             self._instrument(runner)
@@ -252,26 +199,26 @@ def make_timing_hook(device: str):
             self.mark = self.phases[self.phase]['clock_start']
 
         def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-            self.iter_start = now()
-            self._add('data', self.iter_start - self.mark)
+            self._add('data', now() - self.mark)
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
             self.phases[self.phase]['iters'] += 1
             if runner.iter + 1 >= runner.max_iters:
                 self._close()
-                self.train_end = wall()
+                self.train_end = wall_clock(device)
                 return
-            phase = self._phase_of(runner)
+            bilevel = hasattr(runner.optim_wrapper, 'bilevel_step')
+            phase = _unwrap(runner.model).phase if bilevel else 'train'
             if phase != self.phase:
                 self._close()
                 self._open(phase)
             self.mark = now()
 
         def after_train(self, runner) -> None:
-            self.teardown = wall() - self.train_end
+            self.teardown = wall_clock(device) - self.train_end
             for handle in self.handles:
                 handle.remove()
-            for restore in self._restore:
+            for restore in self.restore:
                 restore()
 
     return PhaseTimingHook()
@@ -292,17 +239,18 @@ def iters_per_epoch(images: int, batch: int) -> int:
 
 
 def variant_config(args, variant: str, work_dir: str):
-    """The Runner config of one run, from the network's BiLaLoRA config."""
+    """The Runner config of one run, from the network's BiLaLoRA config (random weights)."""
     from mmengine.config import Config
 
     from mmbilalora.datasets import scan_images
-    cfg = Config.fromfile(osp.join(ROOT, NETWORKS[args.network]['config']))
+    from mmbilalora.utils import model_zoo
+    cfg = Config.fromfile(model_zoo.config_path(NETWORKS[args.network]['config']))
     images = len(scan_images(args.data))
     ipe = iters_per_epoch(images, args.batch)
     epochs = args.search_epochs + args.finetune_epochs
     cfg.work_dir = work_dir
     cfg.experiment_name = f'{args.network}_{variant}_{os.getpid()}'
-    cfg.load_from = None
+    cfg.load_from = None  # every variant on random base weights
     cfg.resume = False
     cfg.model.loss.pretrained = None
     cfg.model.loss.clip_model = args.clip_model
@@ -316,9 +264,8 @@ def variant_config(args, variant: str, work_dir: str):
     loader.num_workers = args.workers
     loader.persistent_workers = args.workers > 0
     loader.pin_memory = args.device == 'cuda'
-    loader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    if variant == 'i':  # the config's independent lower/upper draws, without end
-        loader.sampler = dict(type='BilevelPairSampler', shuffle=True, infinite=True)
+    loader.sampler = (dict(type='BilevelPairSampler', shuffle=True, infinite=True)  # as (i)'s
+                      if variant == 'i' else dict(type='InfiniteSampler', shuffle=True))  # config
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=epochs * ipe, val_interval=10**9)
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg',
                 'test_evaluator'):
@@ -332,7 +279,8 @@ def variant_config(args, variant: str, work_dir: str):
     if variant == 'i':
         cfg.custom_hooks = [dict(type='BiLaLoRAHook', search_iters=args.search_epochs * ipe,
                                  top_k=3, log_interval=ipe, save_adapter=False,
-                                 save_merged=False)]
+                                 save_merged=False, keep_blocks=args.keep,
+                                 require_pretrained=False)]
         if args.amp:
             cfg.optim_wrapper.amp = True
             cfg.optim_wrapper.amp_dtype = args.amp
@@ -343,15 +291,12 @@ def variant_config(args, variant: str, work_dir: str):
             cfg.model.lora_cfg = None
         else:
             cfg.model.lora_cfg.gate = False
-        wrapper = dict(type='OptimWrapper', optimizer=lora_optimizer.optimizer,
-                       clip_grad=lora_optimizer.get('clip_grad'))
-        if args.amp:
-            wrapper['type'] = ('AmpOptimWrapper' if args.device == 'cuda'
-                               else 'CPUAutocastOptimWrapper')
-            wrapper['dtype'] = args.amp
-            if args.device == 'cuda' and args.amp == 'float16':
-                wrapper['loss_scale'] = 'dynamic'
-        cfg.optim_wrapper = wrapper
+        cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=lora_optimizer.optimizer,
+                                 clip_grad=lora_optimizer.get('clip_grad'))
+        if args.amp:  # CUDA only (parse_args)
+            cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype=args.amp)
+            if args.amp == 'float16':
+                cfg.optim_wrapper['loss_scale'] = 'dynamic'
     if args.cfg_options:
         cfg.merge_from_dict(parse_cfg_options(args.cfg_options))
     return cfg, images, ipe
@@ -365,77 +310,30 @@ def parse_cfg_options(options: List[str]) -> dict:
     return namespace.options
 
 
-def register_cpu_autocast_wrapper() -> None:
-    """``CPUAutocastOptimWrapper``: the baselines' ``--amp`` on CPU (mmengine's
-    ``AmpOptimWrapper`` needs CUDA): forward under ``torch.autocast('cpu', dtype)``, no scaling
-    (as ``LayerPositioningOptimWrapper`` does with bfloat16)."""
-    from contextlib import contextmanager
-
-    import torch
-    from mmengine.optim import OptimWrapper
-    from mmengine.registry import OPTIM_WRAPPERS
-
-    @OPTIM_WRAPPERS.register_module(force=True)
-    class CPUAutocastOptimWrapper(OptimWrapper):
-
-        def __init__(self, *args, dtype: str = 'bfloat16', **kwargs):
-            super().__init__(*args, **kwargs)
-            self.cast_dtype = getattr(torch, dtype)
-
-        @contextmanager
-        def optim_context(self, model):
-            with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
-                yield
-
-
-def pinned_selection_hook(blocks: List[str], hook_cfg: dict):
-    """A ``BiLaLoRAHook`` (built from ``hook_cfg``) that keeps ``blocks`` whatever the gates
-    say: the cost of a given selection (with random CLIP weights the search's choice is noise)."""
-    from mmbilalora.engine.hooks import BiLaLoRAHook
-
-    class PinnedSelectionHook(BiLaLoRAHook):
-
-        def _apply_selection(self, runner, selected):
-            super()._apply_selection(runner, list(blocks))
-
-    hook_cfg = dict(hook_cfg)
-    hook_cfg.pop('type')
-    return PinnedSelectionHook(**hook_cfg)
-
-
 def run_variant(args, variant: str) -> dict:
     """One whole run in this process; returns its measurements."""
     import torch
     from mmengine.runner import Runner
 
-    import mmbilalora  # noqa: F401
     from mmbilalora.models.lora import layer_gates
-    register_cpu_autocast_wrapper()
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     work_dir = tempfile.mkdtemp(prefix=f'adaptation_time_{variant}_', dir=args.work_dir)
     cfg, images, ipe = variant_config(args, variant, work_dir)
-    pinned = None
-    if variant == 'i' and args.keep:
-        pinned = pinned_selection_hook(args.keep, cfg.custom_hooks.pop())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         runner = Runner.from_cfg(cfg)
-        if pinned is not None:
-            runner.register_hook(pinned)
         timing = make_timing_hook(args.device)
         runner.register_hook(timing)
         runner.train()
-    model = _unwrap(runner.model)
-    generator = _unwrap(model.generator)
-    result = dict(
+    generator = _unwrap(_unwrap(runner.model).generator)
+    return dict(
         variant=variant, network=args.network, device=args.device, amp=args.amp,
         images=images, iters_per_epoch=ipe, threads=torch.get_num_threads(),
         setup=timing.setup_end - start, teardown=timing.teardown, phases=timing.phases,
         trainable=sum(p.numel() for p in generator.parameters() if p.requires_grad),
         kept=sorted(layer_gates(generator)) if variant == 'i' else None)
-    return result
 
 
 # ------------------------------------------------------------------ orchestration (parent)
@@ -443,7 +341,7 @@ def write_hazy_folder(out_dir: str, count: int, max_side: int = 400) -> str:
     """``count`` hazy photos (scikit-image photos with the demo's target haze) in ``out_dir``."""
     import cv2
 
-    from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
+    from mmbilalora.datasets.sample_images import degrade_to_target, load_skimage_photos
     os.makedirs(out_dir, exist_ok=True)
     photos = list(load_skimage_photos().items())
     for k in range(count):
@@ -458,30 +356,20 @@ def write_hazy_folder(out_dir: str, count: int, max_side: int = 400) -> str:
     return out_dir
 
 
-def interleaved_order(repeats: int, variants: List[str]) -> List[str]:
-    """``i ii iii iii ii i i ii iii ...``: each variant as often early as late."""
-    order = []
-    for r in range(repeats):
-        order += variants if r % 2 == 0 else variants[::-1]
-    return order
-
-
 def child_command(args, variant: str) -> List[str]:
     cmd = [sys.executable, osp.abspath(__file__), '--run-variant', variant, '--network',
            args.network, '--device', args.device, '--data', args.data, '--batch',
            str(args.batch), '--crop', str(args.crop), '--search-epochs', str(args.search_epochs),
            '--finetune-epochs', str(args.finetune_epochs), '--workers', str(args.workers),
            '--clip-model', args.clip_model, '--work-dir', args.work_dir]
-    if args.threads:
-        cmd += ['--threads', str(args.threads)]
-    if args.amp:
-        cmd += ['--amp', args.amp]
+    for flag, value in (('--threads', args.threads), ('--amp', args.amp)):
+        if value:
+            cmd += [flag, str(value)]
     if args.cudnn_benchmark:
         cmd.append('--cudnn-benchmark')
-    if args.keep:
-        cmd += ['--keep', *args.keep]
-    if args.cfg_options:
-        cmd += ['--cfg-options', *args.cfg_options]
+    for flag, values in (('--keep', args.keep), ('--cfg-options', args.cfg_options)):
+        if values:
+            cmd += [flag, *values]
     return cmd
 
 
@@ -502,24 +390,23 @@ def train_time(result: dict, key: str = 'time') -> float:
 
 def summarize(runs: Dict[str, List[dict]], search_epochs: int, finetune_epochs: int) -> dict:
     """Medians over repeats, per-repeat ratios, the breakdown per iteration and its bounds."""
-    def med(values):
-        return median(values) if values else float('nan')
-
+    med = median_or_nan
     summary = dict(variants={}, ratios={})
     for variant, results in runs.items():
         phases = {}
         for name in results[0]['phases']:
             rows = [r['phases'][name] for r in results]
             iters = rows[0]['iters']
+            n = max(iters, 1)
             keys = set().union(*(row['breakdown'] for row in rows))
             phases[name] = dict(
                 iters=iters, time=med([row['time'] for row in rows]),
                 cpu_time=med([row['cpu_time'] for row in rows]),
                 peak_mb=med([row['peak_mb'] for row in rows]),
-                per_iter=med([row['time'] / max(iters, 1) for row in rows]),
-                clock_per_iter=med([row['clock_time'] / max(iters, 1) for row in rows]),
-                passes={k: v / max(iters, 1) for k, v in rows[0]['passes'].items()},
-                breakdown={k: med([row['breakdown'].get(k, 0.0) / max(iters, 1) for row in rows])
+                per_iter=med([row['time'] / n for row in rows]),
+                clock_per_iter=med([row['clock_time'] / n for row in rows]),
+                passes={k: v / n for k, v in rows[0]['passes'].items()},
+                breakdown={k: med([row['breakdown'].get(k, 0.0) / n for row in rows])
                            for k in keys})
         summary['variants'][variant] = dict(
             setup=med([r['setup'] for r in results]),
@@ -532,12 +419,10 @@ def summarize(runs: Dict[str, List[dict]], search_epochs: int, finetune_epochs: 
         base_cpu = [train_time(r, 'cpu_time') for r in runs['ii']]
         for variant in ('i', 'iii'):
             if variant in runs:
-                per_repeat = [train_time(r) / b for r, b in zip(runs[variant], base)]
                 summary['ratios'][f'({variant})/(ii)'] = dict(
                     median=summary['variants'][variant]['train'] / med(base),
-                    repeats=per_repeat,
-                    cpu_time=med([train_time(r, 'cpu_time') for r in runs[variant]])
-                    / med(base_cpu))
+                    repeats=[train_time(r) / b for r, b in zip(runs[variant], base)],
+                    cpu_time=summary['variants'][variant]['train_cpu'] / med(base_cpu))
     if 'i' in runs and 'ii' in runs:
         summary['bounds'] = bounds(summary, search_epochs, finetune_epochs)
     return summary
@@ -634,7 +519,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--device', choices=('cpu', 'cuda'), default=None,
                         help='default: cuda when available')
     parser.add_argument('--amp', choices=('float16', 'bfloat16'), default=None,
-                        help='mixed precision for every run (default: float32)')
+                        help='mixed precision for every run (default: float32; on CPU (i) only)')
     parser.add_argument('--data', help='folder of hazy photos (default: generated)')
     parser.add_argument('--images', type=int, default=8, help='generated images')
     parser.add_argument('--batch', type=int, default=2)
@@ -663,6 +548,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.run_variant:
         args.network = args.network[0]
+    if args.amp and args.device != 'cuda' and set([args.run_variant] if args.run_variant
+                                                   else args.variants) - {'i'}:
+        parser.error("--amp on CPU measures (i) only (mmengine's AmpOptimWrapper needs CUDA): "
+                     'add --variants i')
     return args
 
 

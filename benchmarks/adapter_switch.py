@@ -2,48 +2,41 @@
 
     python benchmarks/adapter_switch.py [--repeats 20]
 
-Two adapters (every transformer block of DehazeFormer-t, r = 8, random values, as BiLaLoRA
-writes them) on the shipped base checkpoint. Prints the median time of ``set_adapter`` between
-them and of what switching costs without a bank (``load_dehazer`` of the base plus
-``load_adapter``), and their ratio.
+Two adapters on the shipped base (``load_dehazer()``), as BiLaLoRA writes them for it: the LoRA of
+``configs/bilalora/dehazeformer_rtts.py`` on every block of its search space
+(``network.layer{1..5}.blocks.*``), random values. Prints the median time (``timing.median_time``,
+one warm-up call) of ``dehazer.adapters.activate`` alternating between them and of what switching
+costs without a bank (``load_dehazer(adapter=...)``: the base reloaded with the other adapter),
+and their ratio.
 """
 import argparse
+import itertools
 import os.path as osp
-import statistics
-import sys
 import tempfile
-import time
 
 import torch
+from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from mmbilalora.apis import load_dehazer  # noqa: E402
-from mmbilalora.models.lora import (extract_adapter, inject_lora, load_adapter,  # noqa: E402
-                                    lora_layers, save_adapter, set_adapter)
+from mmbilalora.apis import load_dehazer
+from mmbilalora.models.lora import extract_adapter, inject_lora, lora_layers, save_adapter
+from mmbilalora.utils import model_zoo
 
-CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
-CHECKPOINT = osp.join(ROOT, 'checkpoints', 'dehazeformer-t_synhaze_clear-pristine.pth')
-SEARCH_SPACE = [f'layer{i}.blocks.*' for i in range(1, 6)]
+from timing import median_time
+
+BILALORA_CONFIG = 'bilalora/dehazeformer_rtts.py'
 
 
 def make_adapter(path: str, seed: int) -> None:
-    generator = load_dehazer(CONFIG, CHECKPOINT).generator
-    inject_lora(generator, SEARCH_SPACE, targets=dict(exclude=('*meta*', )), verbose=False)
+    """An adapter of the shipped base on the whole search space, random LoRA values."""
+    generator = load_dehazer().generator
+    lora_cfg = dict(Config.fromfile(model_zoo.config_path(BILALORA_CONFIG)).model.lora_cfg,
+                    gate=False, verbose=False)
+    inject_lora(generator, **lora_cfg)
     torch.manual_seed(seed)
     with torch.no_grad():
         for layer in lora_layers(generator).values():
             layer.lora_B.normal_(0, 0.01)
     save_adapter(extract_adapter(generator), path)
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -55,16 +48,12 @@ def main() -> None:
         paths = {name: osp.join(tmp, f'{name}.pth') for name in ('day', 'night')}
         for seed, path in enumerate(paths.values()):
             make_adapter(path, seed)
-        dehazer = load_dehazer(CONFIG, CHECKPOINT, adapters=paths)
-        names = iter(['day', 'night'] * args.repeats)
-        switch = median_time(lambda: set_adapter(dehazer.generator, next(names)), args.repeats)
-
-        def reload():
-            fresh = load_dehazer(CONFIG, CHECKPOINT)
-            load_adapter(fresh.generator, paths['night'])
-
-        reloading = median_time(reload, max(3, args.repeats // 4))
-    print(f'set_adapter (bank): {switch * 1e3:.1f} ms; reload base + adapter: '
+        dehazer = load_dehazer(adapters=paths)
+        names = itertools.cycle(paths)
+        switch = median_time(lambda: dehazer.adapters.activate(next(names)), args.repeats)
+        reloading = median_time(lambda: load_dehazer(adapter=paths['night']),
+                                max(3, args.repeats // 4))
+    print(f'adapters.activate (bank): {switch * 1e3:.1f} ms; reload base + adapter: '
           f'{reloading * 1e3:.1f} ms; ratio {switch / reloading:.3f} (1 thread, median)')
 
 

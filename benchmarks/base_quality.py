@@ -1,9 +1,10 @@
 """What a person sees, in numbers: a dehazer on real hazy photos and on haze-free photos.
 
 For each model (the shipped base by default; ``--model NAME=CONFIG,CHECKPOINT[,ADAPTER]`` adds
-or replaces models) it dehazes, at full size, every photo of ``--hazy`` (real haze, no
-references) and the held-out haze-free photos ``--clear`` (``--clear-count`` first ones, which
-the shipped base never trained on), and prints per-model means of:
+or replaces models; CHECKPOINT may be ``mmbilalora://NAME``, see ``mmbilalora.utils.model_zoo``)
+it dehazes, at full size, every photo of ``--hazy`` (real haze, no references) and the held-out
+haze-free photos ``--clear`` (``--clear-count`` first ones, which the shipped base never trained
+on), and prints per-model means of:
 
 - real haze: FADE (fog density, lower = less fog), NIQE (lower = more natural), brightness
   ratio (output / input mean luma; < 1 = darker), colour cast (CIELAB chroma of the mean colour;
@@ -19,23 +20,25 @@ the shipped base never trained on), and prints per-model means of:
 """
 import argparse
 import os.path as osp
-import sys
 import time
 
 import numpy as np
 
+from mmbilalora.apis import dehaze_array, load_dehazer
+from mmbilalora.datasets import scan_images
+from mmbilalora.evaluation.offline import build_metrics, score_images
+from mmbilalora.utils import model_zoo
+from mmbilalora.utils.atomic_io import atomic_dump_json
+from mmbilalora.utils.image_io import read_rgb, write_rgb
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
-sys.path.insert(0, ROOT)
-import mmbilalora  # noqa: E402,F401
-from mmbilalora.apis import (SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG,  # noqa: E402
-                             dehaze_array, load_dehazer)
-from mmbilalora.datasets import scan_images  # noqa: E402
-from mmbilalora.evaluation.offline import build_metrics, score_images  # noqa: E402
-from mmbilalora.utils.atomic_io import atomic_dump_json  # noqa: E402
-from mmbilalora.utils.image_io import read_rgb, write_rgb  # noqa: E402
 
-BASE = ('base', SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT, None)
+
+def shipped_base():
+    """(name, config, checkpoint, adapter) of the shipped base dehazer."""
+    return ('base', model_zoo.config_path(model_zoo.SHIPPED_BASE),
+            model_zoo.model_path(model_zoo.SHIPPED_BASE), None)
 
 
 def parse_model(text: str):
@@ -63,7 +66,7 @@ def main(argv=None) -> None:
         dict(type='FADE', fade_dir=args.fade_dir), dict(type='NIQENoRef'),
         dict(type='BrightnessRatio'), dict(type='ColourCast'), dict(type='Blockiness')])
     clear_metrics = build_metrics([dict(type='BrightnessRatio'), dict(type='MeanAbsChange')])
-    models = args.model or [BASE]
+    models = args.model or [shipped_base()]
     hazy_paths = scan_images(args.hazy)
     clear_paths = scan_images(args.clear)[:args.clear_count]
     hazy = [read_rgb(p) for p in hazy_paths]

@@ -1,7 +1,8 @@
 """Per-iteration time and peak memory of BiLaLoRA steps vs baselines, measured in one run.
 
-Variants (DehazeFormer-t or the deployed DEA-Net with their BiLaLoRA configs' search spaces, H2C
-loss with the ViT-B-32 architecture and random weights):
+Variants (the shipped base's architecture -- DCP + DehazeFormer-t-conv -- or the deployed DEA-Net,
+with their BiLaLoRA configs' search spaces; H2C loss with the ViT-B-32 architecture; random
+weights; random hazy-looking batches, on which the shipped base's haze gate is open):
 
 (a) full fine-tuning: every generator weight trainable, one lower pass, Adam step;
 (b) LoRA on the whole search space (no gates), one lower pass;
@@ -14,13 +15,13 @@ loss with the ViT-B-32 architecture and random weights):
     lower forward, df/d(w, alpha) by autograd, the implicit term by a second autograd pass, gate
     step), then the lower forward/backward for the LoRA step: 3 forward, 4 backward.
 
-Timing: every variant is built in one process (one shared frozen CLIP) and their repetitions are
-interleaved (a b c s d e, a b c s d e, ...) after one warm-up round, so load changes on a shared
-machine hit all variants alike; the table gives the median of ``--repeats`` rounds (>= 5) with
-the spread (min - max), and each ratio is the median over rounds of the per-round ratio.
-Peak memory: on CUDA the peak allocated during each variant's steps (same process); on CPU the
-peak RSS of a separate process per variant running one warm-up and one step (``--no-memory``
-skips it).
+Timing (``timing.interleaved_times``): every variant is built in one process (one shared frozen
+CLIP) and their repetitions are interleaved (a b c s d e, a b c s d e, ...) after one warm-up
+round, so load changes on a shared machine hit all variants alike; the table gives the median of
+``--repeats`` rounds (>= 5) with the spread (min - max), and each ratio is the median over rounds
+of the per-round ratio. Peak memory: on CUDA the peak allocated during each variant's steps (same
+process); on CPU the peak RSS of a separate process per variant running one warm-up and one step
+(``--no-memory`` skips it).
 
 Drift: (c) and (s) start from the same weights and see the same batches, so after the run their
 LoRA weights and gates differ only by the update order; the drift is printed as a share of the
@@ -33,15 +34,12 @@ default, the rates at which the order matters).
 import argparse
 import json
 import os
-import os.path as osp
-import resource
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from timing import interleaved_times, peak_memory_mb
+
 VARIANTS = {
     'a': ('full fine-tuning', '1 + 1'),
     'b': ('LoRA, whole search space', '1 + 1'),
@@ -51,9 +49,10 @@ VARIANTS = {
     'e': ("authors' search procedure, their order", '3 + 4'),
 }
 NETWORKS = {
-    'dehazeformer-t': dict(config='configs/bilalora/dehazeformer_rtts.py',
-                           kept=['layer3.blocks.0', 'layer3.blocks.1', 'layer3.blocks.2']),
-    'dea-net': dict(config='configs/bilalora/dea-net_rtts.py',
+    'dehazeformer-t': dict(config='bilalora/dehazeformer_rtts.py',
+                           kept=['network.layer3.blocks.0', 'network.layer3.blocks.1',
+                                 'network.layer3.blocks.2']),
+    'dea-net': dict(config='bilalora/dea-net_rtts.py',
                     kept=['level3_block1', 'level3_block2', 'level3_block3']),
 }
 RATIOS = (('c', 'b', 'search (paper order) / LoRA step'),
@@ -73,8 +72,9 @@ def build(variant: str, network: str, device: str, lora_lr: float, gate_lr: floa
     from mmbilalora.engine.optimizers import (LayerPositioningOptimWrapper,
                                               split_lora_and_gate_params)
     from mmbilalora.models.lora import inject_lora, remove_lora
+    from mmbilalora.utils import model_zoo
     spec = NETWORKS[network]
-    cfg = Config.fromfile(osp.join(ROOT, spec['config']))
+    cfg = Config.fromfile(model_zoo.config_path(spec['config']))
     torch.manual_seed(0)
     net = MODELS.build(cfg.model.generator).to(device)
     if variant == 'a':
@@ -123,9 +123,7 @@ def authors_search_step(net, loss, wrapper, upper, lower) -> None:
     wrapper['lora'].optimizer.step()
 
 
-def make_step(variant, net, opt, loss, upper, lower, device):
-    import torch
-
+def make_step(variant, net, opt, loss, upper, lower):
     def step():
         if variant in ('a', 'b'):
             opt.zero_grad()
@@ -137,26 +135,25 @@ def make_step(variant, net, opt, loss, upper, lower, device):
             opt.lower_step(lambda: loss(net(lower), lower))
         else:
             authors_search_step(net, loss, opt, upper, lower)
-        if device == 'cuda':
-            torch.cuda.synchronize()
     return step
 
 
 def setup(args):
     """Shared loss and batches (the same for every variant)."""
     import torch
-
-    import mmbilalora  # noqa: F401
-    from mmbilalora.models.losses import CLIPHazeClearLoss
     from mmengine.registry import init_default_scope
+
+    from mmbilalora.models.losses import CLIPHazeClearLoss
     init_default_scope('mmagic')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         loss = CLIPHazeClearLoss('ViT-B-32', pretrained=None).to(args.device)
     g = torch.Generator().manual_seed(1)
     shape = (args.batch, 3, args.size, args.size)
-    upper = (torch.rand(shape, generator=g) * 2 - 1).to(args.device)
-    lower = (torch.rand(shape, generator=g) * 2 - 1).to(args.device)
+    # Hazy-looking random batches in [-1, 1] (bright, low contrast): the shipped base's haze gate
+    # opens on them (on plain noise it stays shut and no gradient reaches its network).
+    upper = (0.3 + 0.7 * torch.rand(shape, generator=g)).to(args.device)
+    lower = (0.3 + 0.7 * torch.rand(shape, generator=g)).to(args.device)
     return loss, upper, lower
 
 
@@ -164,10 +161,10 @@ def measure_memory(args, variant: str) -> float:
     """Peak RSS (MB) of one warm-up and one step of ``variant`` in this (fresh) process."""
     loss, upper, lower = setup(args)
     net, opt = build(variant, args.network, args.device, args.lora_lr, args.gate_lr)
-    step = make_step(variant, net, opt, loss, upper, lower, args.device)
+    step = make_step(variant, net, opt, loss, upper, lower)
     step()
     step()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_memory_mb('cpu')  # never reset: the process's peak
 
 
 def lora_and_gates(net):
@@ -184,36 +181,23 @@ def relative_drift(start, paper, other) -> float:
 
 
 def run(args) -> dict:
-    import torch
     loss, upper, lower = setup(args)
     built = {v: build(v, args.network, args.device, args.lora_lr, args.gate_lr)
              for v in VARIANTS}
     start = lora_and_gates(built['c'][0])
-    steps = {v: make_step(v, *built[v], loss, upper, lower, args.device) for v in VARIANTS}
-    times = {v: [] for v in VARIANTS}
-    peaks = {}
-    for round_index in range(args.repeats + 1):  # round 0: warm-up
-        for v in VARIANTS:
-            if args.device == 'cuda':
-                torch.cuda.reset_peak_memory_stats()
-            begin = time.perf_counter()
-            steps[v]()
-            elapsed = time.perf_counter() - begin
-            if args.device == 'cuda':
-                peaks[v] = max(peaks.get(v, 0.0), torch.cuda.max_memory_allocated() / 2**20)
-            if round_index:
-                times[v].append(elapsed)
-        print(f'round {round_index}/{args.repeats} done' + (' (warm-up)' if not round_index else
-                                                            ''), file=sys.stderr, flush=True)
+    steps = {v: make_step(v, *built[v], loss, upper, lower) for v in VARIANTS}
+
+    def progress(index, rounds):  # round 0: warm-up
+        print(f'round {index}/{rounds - 1} done' + ('' if index else ' (warm-up)'),
+              file=sys.stderr, flush=True)
+
+    measured = interleaved_times(steps, args.repeats, args.device, warmup=1, track_peak=True,
+                                 progress=progress)
     paper, simultaneous = lora_and_gates(built['c'][0]), lora_and_gates(built['s'][0])
     drift = dict(iterations=args.repeats + 1,
                  lora=relative_drift(start[0], paper[0], simultaneous[0]),
                  gates=relative_drift(start[1], paper[1], simultaneous[1]))
-    return dict(times=times, peaks=peaks, drift=drift)
-
-
-def summary(values):
-    return statistics.median(values), min(values), max(values)
+    return dict(measured=measured, drift=drift)
 
 
 def main() -> None:
@@ -231,7 +215,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeats < 5:
         parser.error('--repeats must be >= 5 (medians of at least 5 rounds)')
-    sys.path.insert(0, ROOT)
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -239,6 +222,8 @@ def main() -> None:
         print(json.dumps(dict(peak_mb=measure_memory(args, args.memory_of))))
         return
     result = run(args)
+    measured = result.pop('measured')
+    result.update(times=measured.times, peaks=measured.peaks_mb)
     if args.device != 'cuda' and not args.no_memory:
         for v in VARIANTS:
             out = subprocess.run([sys.executable, __file__, '--memory-of', v, '--network',
@@ -247,7 +232,6 @@ def main() -> None:
                                  capture_output=True, text=True, check=True,
                                  env=dict(os.environ, PYTHONWARNINGS='ignore'))
             result['peaks'][v] = json.loads(out.stdout.strip().splitlines()[-1])['peak_mb']
-    times = result['times']
     memory = 'peak allocated (MB)' if args.device == 'cuda' else 'peak RSS (MB)'
     print(f'{args.network} + H2C (ViT-B-32 architecture, random weights), batch {args.batch} at '
           f'{args.size}x{args.size}, {args.device}; {args.repeats} interleaved rounds after one '
@@ -256,19 +240,19 @@ def main() -> None:
           f'| {memory} |')
     print('| --- | --- | --- | --- | --- |')
     for key, (name, passes) in VARIANTS.items():
-        med, lo, hi = summary(times[key])
+        t = measured.spread(key)
         peak = result['peaks'].get(key)
         peak_text = f'{peak:.0f}' if peak is not None else '-'
-        print(f'| ({key}) {name} | {passes} | {med:.3f} | {lo:.3f} - {hi:.3f} | {peak_text} |')
+        print(f'| ({key}) {name} | {passes} | {t.median:.3f} | {t.low:.3f} - {t.high:.3f} | '
+              f'{peak_text} |')
     print()
     print('| ratio | median over rounds | min - max |')
     print('| --- | --- | --- |')
     ratios = {}
     for num, den, what in RATIOS:
-        per_round = [x / y for x, y in zip(times[num], times[den])]
-        med, lo, hi = summary(per_round)
-        ratios[f'{num}/{den}'] = med
-        print(f'| ({num})/({den}) {what} | {med:.3f} | {lo:.3f} - {hi:.3f} |')
+        r = measured.ratio(num, den)
+        ratios[f'{num}/{den}'] = r.median
+        print(f'| ({num})/({den}) {what} | {r.median:.3f} | {r.low:.3f} - {r.high:.3f} |')
     drift = result['drift']
     print()
     print(f"Drift of the simultaneous order from Algorithm 1 after {drift['iterations']} "

@@ -1,36 +1,33 @@
 """Peak memory and time of tools/dehaze.py-style tiled inference on a large photo, in one run.
 
 Dehazes a synthetic 4000x3000 photo with DehazeFormer-t (random weights) in a child process per
-setting and prints its peak RSS (goal: <= 4 GB with the default 512-pixel tiles).
+setting and prints the time of the call and the process's peak RSS (``timing.peak_memory_mb``;
+goal: <= 4 GB with the default 512-pixel tiles).
 
     python benchmarks/dehaze_memory.py [--width 4000] [--height 3000] [--tiles 512 1024]
 """
 import argparse
 import json
-import os.path as osp
-import resource
 import subprocess
 import sys
-import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
+from timing import peak_memory_mb, time_call
+
+CONFIG = 'dehazeformer/dehazeformer-t_synhaze.py'  # under configs/ (mmbilalora's model zoo)
 
 
 def child(width: int, height: int, tile: int) -> dict:
     import numpy as np
 
-    import mmbilalora  # noqa: F401
     from mmbilalora.apis import dehaze_array, load_dehazer
-    dehazer = load_dehazer(CONFIG, checkpoint=None)
+    from mmbilalora.utils import model_zoo
+    dehazer = load_dehazer(model_zoo.config_path(CONFIG), checkpoint=None)
     rng = np.random.default_rng(0)
     image = (rng.random((height, width, 3)) * 255).astype(np.uint8)
-    start = time.perf_counter()
-    out = dehaze_array(dehazer, image, tile=tile, overlap=32)
-    elapsed = time.perf_counter() - start
-    assert out.shape == image.shape
-    return dict(seconds=elapsed,
-                peak_rss_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+    out = []
+    seconds = time_call(lambda: out.append(dehaze_array(dehazer, image, tile=tile, overlap=32)))
+    assert out[0].shape == image.shape
+    return dict(seconds=seconds, peak_rss_gb=peak_memory_mb('cpu') / 1024)  # whole process
 
 
 def main() -> None:

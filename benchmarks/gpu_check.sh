@@ -85,11 +85,12 @@ step bilevel_step_dea-net 90 "$PY" benchmarks/bilevel_step.py --network dea-net 
 step adaptation_time 180 "$PY" benchmarks/adaptation_time.py --network dea-net dehazeformer-t \
   --device "$DEVICE" "${ADAPT[@]}" --json "$OUT/adaptation_time.json"
 
-# 4. The same for DEA-Net with mixed precision (float16 + GradScaler on CUDA).
-AMP=float16
-[ "$DEVICE" = cuda ] || AMP=bfloat16
+# 4. The same for DEA-Net with mixed precision (float16 + GradScaler on CUDA). On CPU, bfloat16
+#    and BiLaLoRA only: the baselines' AMP is mmengine's AmpOptimWrapper, which needs CUDA.
+AMP=(--amp float16)
+[ "$DEVICE" = cuda ] || AMP=(--amp bfloat16 --variants i)
 step adaptation_time_amp 90 "$PY" benchmarks/adaptation_time.py --network dea-net \
-  --device "$DEVICE" --amp "$AMP" "${ADAPT[@]}" --json "$OUT/adaptation_time_amp.json"
+  --device "$DEVICE" "${AMP[@]}" "${ADAPT[@]}" --json "$OUT/adaptation_time_amp.json"
 
 echo
 echo "=== ratios"

@@ -6,19 +6,21 @@ the ViT-B-32 architecture (random weights are fine for timing):
 - ours: input branch under ``torch.no_grad()``, text direction cached at construction;
 - authors': input branch with autograd and the prompts re-encoded every call.
 
-Prints the mean forward+backward time of each and their ratio.
+Prints the median forward+backward time of each over ``--repeats`` interleaved rounds (one call
+of each per round, after one warm-up round; ``timing.interleaved_times``) and the median of the
+per-round ratios with its range.
 
     python benchmarks/h2c_loss.py [--batch 4] [--size 256] [--repeats 5] [--device cpu]
 """
 import argparse
-import time
 import warnings
 
 import torch
 import torch.nn.functional as F
 
-import mmbilalora  # noqa: F401
 from mmbilalora.models.losses import CLIPHazeClearLoss
+
+from timing import interleaved_times
 
 
 def authors_way(loss: CLIPHazeClearLoss, tokenizer, pred: torch.Tensor,
@@ -30,20 +32,6 @@ def authors_way(loss: CLIPHazeClearLoss, tokenizer, pred: torch.Tensor,
     e_in = F.normalize(loss.clip.encode_image(loss.to_clip_input(inp, True)), dim=-1)
     e_out = F.normalize(loss.clip.encode_image(loss.to_clip_input(pred, True)), dim=-1)
     return (1 - F.normalize(e_out - e_in, dim=-1) @ text_dir.t()).mean()
-
-
-def timed(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return sum(times) / len(times)
 
 
 def main() -> None:
@@ -74,15 +62,18 @@ def main() -> None:
     with torch.no_grad():
         same = abs(loss(base, inp_base).item()
                    - authors_way(loss, tokenizer, base, inp_base).item())
-    ours = timed(step(loss), args.repeats, args.device)
-    theirs = timed(step(lambda p, i: authors_way(loss, tokenizer, p, i)), args.repeats,
-                   args.device)
+    measured = interleaved_times(
+        dict(ours=step(loss), authors=step(lambda p, i: authors_way(loss, tokenizer, p, i))),
+        args.repeats, args.device)
+    ours, theirs = measured.spread('ours').median, measured.spread('authors').median
+    ratio = measured.ratio('ours', 'authors')
     print(f'H2C loss, ViT-B-32, batch {args.batch} at {args.size}x{args.size}, {args.device}, '
-          f'{torch.get_num_threads()} threads, mean of {args.repeats}')
+          f'{torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds')
     print(f'  |value difference|          {same:.2e}')
     print(f'  ours    forward+backward    {ours * 1000:8.1f} ms')
     print(f'  authors forward+backward    {theirs * 1000:8.1f} ms')
-    print(f'  ratio ours / authors        {ours / theirs:8.3f}')
+    print(f'  ratio ours / authors        {ratio.median:8.3f}  (per round: '
+          f'{ratio.low:.3f} - {ratio.high:.3f})')
 
 
 if __name__ == '__main__':

@@ -5,18 +5,22 @@
 (b) inference of the merged model (``merge_lora``) relative to the base model (goal <= 1.02:
     merging restores the original layers, so there is nothing left to cost).
 
+Timing (``timing.interleaved_times``): base and LoRA (or merged) model alternate, one call of
+each per round after one warm-up round; the times are medians over the rounds and each ratio is
+the median of the per-round ratios (with its range).
+
     python benchmarks/lora_overhead.py [--size 256] [--batch 1] [--repeats 5]
 """
 import argparse
 import copy
-import time
 
 import torch
 from mmagic.registry import MODELS
 from mmengine.registry import init_default_scope
 
-import mmbilalora  # noqa: F401
 from mmbilalora.models.lora import inject_lora, merge_lora
+
+from timing import interleaved_times
 
 NETWORKS = {
     'DehazeFormer-t': (dict(type='DehazeFormer', arch='t'),
@@ -26,23 +30,6 @@ NETWORKS = {
                         middle_blk_num=2, dec_blk_nums=[1, 1, 1, 1]),
                    dict(search_space=[dict(type='NAFBlock')])),
 }
-
-
-def paired_times(fn_a, fn_b, repeats: int):
-    """Fastest time of each of two functions, run alternately so that drift hits both."""
-    fn_a()
-    fn_b()
-    best_a = best_b = float('inf')
-    for _ in range(repeats):
-        for fn, which in ((fn_a, 'a'), (fn_b, 'b')):
-            start = time.perf_counter()
-            fn()
-            elapsed = time.perf_counter() - start
-            if which == 'a':
-                best_a = min(best_a, elapsed)
-            else:
-                best_b = min(best_b, elapsed)
-    return best_a, best_b
 
 
 def train_step_fn(model, x):
@@ -73,22 +60,29 @@ def main() -> None:
     torch.manual_seed(0)
     x = torch.rand(args.batch, 3, args.size, args.size)
     print(f'batch {args.batch} at {args.size}x{args.size}, CPU, {torch.get_num_threads()} '
-          f'threads, fastest of {args.repeats} alternating runs; r=8, lora_alpha=16, '
-          'whole search space')
-    print(f'{"network":16s} {"base train":>11s} {"LoRA train":>11s} {"(a) ratio":>9s} '
-          f'{"base infer":>11s} {"merged":>9s} {"(b) ratio":>9s}')
+          f'threads, median of {args.repeats} (training) and {2 * args.repeats} (inference) '
+          'interleaved rounds; r=8, lora_alpha=16, whole search space')
+    print(f'{"network":16s} {"base train":>11s} {"LoRA train":>11s} {"(a) ratio":>21s} '
+          f'{"base infer":>11s} {"merged":>9s} {"(b) ratio":>21s}')
     for name, (cfg, lora_cfg) in NETWORKS.items():
         base = MODELS.build(cfg).train()
         injected = copy.deepcopy(base)
         inject_lora(injected, r=8, lora_alpha=16, verbose=False, **lora_cfg)
         merged = merge_lora(injected).eval()
-        t_base, t_lora = paired_times(train_step_fn(base, x), train_step_fn(injected, x),
-                                      args.repeats)
+        train = interleaved_times(dict(base=train_step_fn(base, x),
+                                       lora=train_step_fn(injected, x)), args.repeats)
         base.eval()
-        i_base, i_merged = paired_times(infer_fn(base, x), infer_fn(merged, x),
-                                        2 * args.repeats)
-        print(f'{name:16s} {t_base * 1e3:9.1f}ms {t_lora * 1e3:9.1f}ms {t_lora / t_base:9.3f} '
-              f'{i_base * 1e3:9.1f}ms {i_merged * 1e3:7.1f}ms {i_merged / i_base:9.3f}')
+        infer = interleaved_times(dict(base=infer_fn(base, x), merged=infer_fn(merged, x)),
+                                  2 * args.repeats)
+
+        def ratio(measured, num):
+            r = measured.ratio(num, 'base')
+            return f'{r.median:.3f} ({r.low:.3f}-{r.high:.3f})'
+
+        print(f'{name:16s} {train.spread("base").median * 1e3:9.1f}ms '
+              f'{train.spread("lora").median * 1e3:9.1f}ms {ratio(train, "lora"):>21s} '
+              f'{infer.spread("base").median * 1e3:9.1f}ms '
+              f'{infer.spread("merged").median * 1e3:7.1f}ms {ratio(infer, "merged"):>21s}')
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """benchmarks/adaptation_time.py: whole runs through the Runner, phase timing, breakdown, ratios."""
 import importlib.util
 import os.path as osp
+import sys
 
 import pytest
 
@@ -8,10 +9,17 @@ from conftest import ROOT
 
 
 def load_benchmark():
+    """The benchmark as ``python benchmarks/adaptation_time.py`` loads it: with its folder on
+    ``sys.path`` (for its ``from timing import ...``)."""
+    folder = osp.join(ROOT, 'benchmarks')
     spec = importlib.util.spec_from_file_location(
-        'adaptation_time', osp.join(ROOT, 'benchmarks', 'adaptation_time.py'))
+        'adaptation_time', osp.join(folder, 'adaptation_time.py'))
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return module
 
 

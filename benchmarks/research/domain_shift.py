@@ -12,29 +12,30 @@ Methods, each with the same iteration budget, batch and crops:
   base; BiLaLoRA (H2C: search -> top-3 -> fine-tune); LoRA on the whole search space (H2C);
   full fine-tuning (H2C); supervised fine-tuning on B (L1 with references; upper bound).
 
-    python benchmarks/domain_shift.py [--iters 200] [--search 70] [--batch 4] [--crop 128]
+    python benchmarks/research/domain_shift.py [--iters 200] [--search 70] [--batch 4] [--crop 128]
         [--augment-views 8] [--methods bilalora ...] [--update-order paper|simultaneous]
         [--out work_dirs/domain_shift.json] [--figure docs/domain_shift.png]
 
 Every H2C method uses the same ``CLIPHazeClearLoss`` (``--augment-views 0``: whole images, as in
 the paper; the default 8 random views, see the loss's docstring).
-    python benchmarks/domain_shift.py --from-json work_dirs/domain_shift.json --figure F.png
+    python benchmarks/research/domain_shift.py --from-json work_dirs/domain_shift.json \
+        --figure F.png
 """
 import argparse
 import copy
 import json
 import os.path as osp
-import sys
 import time
 
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHARED = osp.join(osp.dirname(ROOT), 'shared')
-# The LoRA of configs/bilalora/dehazeformer_rtts.py: every block, no depthwise convs, r = 4.
-SEARCH_SPACE = dict(search_space=['layer*.blocks.*'], r=4, lora_alpha=8,
+# The LoRA of configs/bilalora/dehazeformer_rtts.py on the shipped base (a PriorRefinedDehazer
+# whose DehazeFormer is ``network``): every block, no depthwise convs, r = 4.
+SEARCH_SPACE = dict(search_space=[f'network.layer{i}.blocks.*' for i in range(1, 6)], r=4,
+                    lora_alpha=8,
                     targets=dict(types=('Conv2d', 'Linear'), exclude=('*meta*', 'attn.conv')))
 METHODS = {'bilalora': 'BiLaLoRA (H2C)', 'lora_all': 'LoRA, whole search space (H2C)',
            'full': 'full fine-tuning (H2C)', 'supervised': 'supervised fine-tuning on B'}
@@ -132,9 +133,12 @@ def evaluate(net, eval_hazy, eval_clear, real, fade_models):
     from mmagic.evaluation.metrics.ssim import ssim
 
     from mmbilalora.apis import Dehazer, dehaze_array
-    from mmbilalora.models.data_preprocessors import PixelConvention
     from mmbilalora.evaluation import fade
-    dehazer = Dehazer(net.eval(), PixelConvention.symmetric(127.5, 127.5))
+    from mmbilalora.models.data_preprocessors import PixelConvention
+    from mmbilalora.models.lora import merge_lora
+
+    # A Dehazer's adapter bank needs a plain model: evaluate a merged copy (LoRA folded in).
+    dehazer = Dehazer(merge_lora(net).eval(), PixelConvention.symmetric(127.5, 127.5))
     outs = [dehaze_array(dehazer, h, tile=None) for h in eval_hazy]
     real_outs = [dehaze_array(dehazer, r, tile=None) for r in real]
     result = dict(
@@ -144,7 +148,6 @@ def evaluate(net, eval_hazy, eval_clear, real, fade_models):
                                  for o in real_outs])))
     if fade_models is not None:
         result['FADE_real'] = float(np.mean([fade(o, fade_models) for o in real_outs]))
-    net.train()
     return result
 
 
@@ -213,16 +216,14 @@ def main() -> None:
 
     import cv2
 
-    import mmbilalora  # noqa: F401
     from mmbilalora.apis import load_dehazer
     from mmbilalora.datasets import scan_images
+    from mmbilalora.datasets.sample_images import degrade_to_target, load_skimage_photos
     from mmbilalora.evaluation import load_fade_models
+    from mmbilalora.models.guidance import choose_guidance
+    from mmbilalora.models.losses import CLIPHazeClearLoss
     from mmbilalora.utils.atomic_io import atomic_dump_json
     from mmbilalora.utils.image_io import read_rgb
-    from mmbilalora.utils.sample_images import degrade_to_target, load_skimage_photos
-
-    from mmbilalora.models.losses import CLIPHazeClearLoss
-    from mmbilalora.apis import SHIPPED_BASE_CHECKPOINT, SHIPPED_BASE_CONFIG, choose_guidance
     clip_model, pretrained, source = choose_guidance()
     loss_fn = CLIPHazeClearLoss(clip_model, pretrained, input_range=(-1, 1),
                                 augment_views=args.augment_views)
@@ -245,7 +246,7 @@ def main() -> None:
     fade_dir = osp.join(SHARED, 'fade')
     fade_models = load_fade_models(fade_dir) if osp.isdir(fade_dir) else None
 
-    base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT).generator.train()
+    base = load_dehazer().generator.train()  # the shipped base
     results = {'hazy input (B)': None}
     from mmagic.evaluation.metrics.psnr import psnr
     from mmagic.evaluation.metrics.ssim import ssim

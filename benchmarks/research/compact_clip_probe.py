@@ -1,6 +1,7 @@
 """What a compact haze-aware CLIP rewards on the demo's images, and how it routes day vs night.
 
-For each guide folder (``--guide NAME=DIR``, default: the shipped ``checkpoints/haze_clip_tiny``)
+For each guide folder (``--guide NAME=DIR``, default: the shipped ``haze_clip_tiny``, found by
+``mmbilalora.utils.model_zoo``)
 it prints, with the H2C loss ``1 - cos(E(x) - E(hazy), T(clear) - T(hazy))`` (lower = preferred)
 on the demo's embedded target set (written to ``--target``, eval images with references):
 
@@ -28,30 +29,28 @@ on the demo's embedded target set (written to ``--target``, eval images with ref
   same against the adapted model's outputs: where the guide prefers them to the reference, the
   H2C loss is lower away from the reference than at it;
 - routing: night minus day cosine of "a dark photo with haze" vs "a photo with haze" for the day
-  and the night images of :func:`~mmbilalora.utils.sample_images.day_and_night_images`
+  and the night images of :func:`~mmbilalora.datasets.sample_images.day_and_night_images`
   (night images should be positive, day negative).
 
-    python benchmarks/compact_clip_probe.py [--guide NAME=DIR ...] [--target work_dirs/probe]
+    python benchmarks/research/compact_clip_probe.py [--guide NAME=DIR ...] [--target DIR]
         [--noise 10] [--real ../shared/data/real_hazy] [--adapter bilalora_adapter.pth]
 """
 import argparse
 import os.path as osp
-import sys
 from functools import partial
 
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import mmbilalora  # noqa: E402,F401
-from mmbilalora.apis import (COMPACT_CLIP, SHIPPED_BASE_CHECKPOINT,  # noqa: E402
-                             SHIPPED_BASE_CONFIG, PromptRouter, dehaze_array, load_dehazer)
-from mmbilalora.datasets import scan_images  # noqa: E402
-from mmbilalora.datasets.transforms.caption_degradations import scale_fine_detail  # noqa: E402
-from mmbilalora.models.losses import CLIPHazeClearLoss  # noqa: E402
-from mmbilalora.utils.image_io import read_rgb, resize_shorter_side  # noqa: E402
-from mmbilalora.utils.sample_images import day_and_night_images, write_target_set  # noqa: E402
+from mmbilalora.apis import PromptRouter, dehaze_array, load_dehazer
+from mmbilalora.datasets import scan_images
+from mmbilalora.datasets.sample_images import day_and_night_images, write_target_set
+from mmbilalora.datasets.transforms.caption_degradations import scale_fine_detail
+from mmbilalora.models.losses import CLIPHazeClearLoss
+from mmbilalora.utils import model_zoo
+from mmbilalora.utils.image_io import read_rgb, resize_shorter_side
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 CROP, VIEWS = 128, 16
 REAL_SIDE, REAL_VIEWS = 320, 32
@@ -130,18 +129,19 @@ def reference_preference(loss: CLIPHazeClearLoss, pairs: list, outputs: list) ->
 
 def main() -> None:
     args = parse_args()
-    guides = dict(g.split('=', 1) for g in args.guide) if args.guide else {'shipped': COMPACT_CLIP}
+    guides = (dict(g.split('=', 1) for g in args.guide) if args.guide
+              else {'shipped': model_zoo.model_path(model_zoo.COMPACT_CLIP)})
     for name, folder in guides.items():
         if not osp.isdir(folder):
             raise FileNotFoundError(f'--guide {name}={folder}: no such folder')
     folders = write_target_set(args.target)
     pairs = [(read_rgb(p), read_rgb(osp.join(folders['eval/clear'], osp.basename(p))))
              for p in scan_images(folders['eval/hazy'])]
-    base = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT)
+    base = load_dehazer()  # the shipped base
     base_outputs = [dehaze_array(base, hazy, tile=None).astype(np.float32) for hazy, _ in pairs]
     scored = {'base': base_outputs}
     if args.adapter:
-        adapted = load_dehazer(SHIPPED_BASE_CONFIG, SHIPPED_BASE_CHECKPOINT, adapter=args.adapter)
+        adapted = load_dehazer(adapter=args.adapter)
         scored['adapted'] = [dehaze_array(adapted, hazy, tile=None).astype(np.float32)
                              for hazy, _ in pairs]
     real = [resize_shorter_side(read_rgb(p), REAL_SIDE) for p in scan_images(args.real)]
