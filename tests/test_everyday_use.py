@@ -104,6 +104,31 @@ def test_corrupt_or_foreign_files_get_our_message_only(tmp_path):
     assert 'weights_only' not in stderr and 'Traceback' not in stderr
 
 
+def test_a_checkpoint_of_another_model_is_refused_in_one_line(tmp_path):
+    """The shipped base's checkpoint into a plain DehazeFormer config, and a bare DehazeFormer's
+    into the shipped config: one line naming both files, the first mismatching key and what the
+    file is."""
+    photos = write_photos(str(tmp_path / 'photos'), 1)
+    plain_config = osp.join(ROOT, 'configs', 'dehazeformer', 'dehazeformer-t_synhaze.py')
+    _, stderr = run_tool('dehaze.py', photos[0], '--config', plain_config, '--checkpoint',
+                         BASE_CHECKPOINT, '--out', str(tmp_path / 'out'), expect=1)
+    assert stderr.strip().splitlines() == [
+        f"error: Checkpoint {BASE_CHECKPOINT!r} does not fit the model of config "
+        f"{plain_config!r} (DehazeFormer): patch_embed.proj.weight is missing. It holds a "
+        'PriorRefinedDehazer (network.* keys): use its config, e.g. '
+        'configs/dehazeformer/dcp-dehazeformer-t-conv_synhaze_clear-pristine.py.']
+    network = torch.load(BASE_CHECKPOINT, weights_only=True)
+    bare = tmp_path / 'network.pth'
+    torch.save({k.replace('generator.network.', ''): v
+                for k, v in network['state_dict'].items()}, bare)
+    _, stderr = run_tool('dehaze.py', photos[0], '--config', BASE_CONFIG, '--checkpoint',
+                         str(bare), '--out', str(tmp_path / 'out'), expect=1)
+    assert len(stderr.strip().splitlines()) == 1
+    assert 'network.patch_embed.proj.weight is missing' in stderr
+    assert 'tools/convert_dehazeformer_checkpoint.py converts it' in stderr
+    assert not (tmp_path / 'out').exists()
+
+
 # ------------------------------------------------------------------ 4. testing needs no CLIP
 def test_clip_loads_only_when_a_loss_value_is_needed(monkeypatch, tiny_clip_name):
     from mmbilalora.models.guidance import CLIPWeightsUnavailable, local_clip_weights

@@ -16,6 +16,7 @@
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/dcp-dehazeformer-t-conv.py',
+    '../_base_/datasets/synhaze_clear_folder.py',
     '../_base_/schedules/adamw_cosine_iters.py',
 ]
 experiment_name = 'dcp-dehazeformer-t-conv_synhaze_clear-pristine'
@@ -57,22 +58,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4,
-    num_workers=2,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(type='ImageFolderDataset', data_root=data_root, key='gt',
-                 indices=list(range(10, 90)), pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, indices=list(range(10, 90)), pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ImageFolderDataset', data_root=data_root, key='gt', test_mode=True,
-                 indices=list(range(10)), pipeline=val_pipeline))
+    dataset=dict(data_root=data_root, indices=list(range(10)), pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [dict(type='PSNR'), dict(type='SSIM')]
-test_evaluator = val_evaluator
 
 train_cfg = dict(max_iters=max_iters, val_interval=50)
 optim_wrapper = dict(optimizer=dict(lr=1e-4))

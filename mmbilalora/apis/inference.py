@@ -69,6 +69,18 @@ def _first_mismatch(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Te
     return f'{unexpected[0]} is not in the model' if unexpected else ''
 
 
+def _layout_hint(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor]) -> str:
+    """What a checkpoint of another generator layout is, when it is one ('' otherwise)."""
+    if all(f'network.{k}' in expected for k in state):
+        return (' It holds the network alone: tools/convert_dehazeformer_checkpoint.py converts '
+                'it for a PriorRefinedDehazer.')
+    if any(k.startswith('network.') for k in state) and not any(
+            k.startswith('network.') for k in expected):
+        return (' It holds a PriorRefinedDehazer (network.* keys): use its config, e.g. '
+                f'{model_zoo.CONFIGS[model_zoo.SHIPPED_BASE]}.')
+    return ''
+
+
 def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
                  adapter: Optional[str] = None, device: str = 'cpu',
                  adapters: Optional[Dict[str, str]] = None) -> Dehazer:
@@ -100,7 +112,8 @@ def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
         mismatch = _first_mismatch(state, generator.state_dict())
         if mismatch:
             raise ValueError(f'Checkpoint {path!r} does not fit the model of config {config!r} '
-                             f'({type(generator).__name__}): {mismatch}.')
+                             f'({type(generator).__name__}): {mismatch}.'
+                             + _layout_hint(state, generator.state_dict()))
         generator.load_state_dict(state)
     bank = AdapterBank(generator.to(device).eval())
     for name, path in (adapters or {}).items():

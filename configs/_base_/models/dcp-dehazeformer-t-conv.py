@@ -1,6 +1,6 @@
 # The shipped base dehazer's model: a PriorRefinedDehazer in which DehazeFormer-t-conv (t with
 # every attention branch off) refines a haze-gated dark channel prior, as a supervised MMagic
-# editor. Images are RGB in [-1, 1] (the data preprocessor maps [0, 255] to [-1, 1] and back).
+# editor (dehazeformer-t.py's, the generator replaced). Images are RGB in [-1, 1].
 #   prior:         He et al.'s dark channel prior, all the estimated haze removed (omega 1), the
 #                  sky's pixels near the airlight left alone (airlight_tolerance), the detail
 #                  layer stretched by its local signal-to-noise ratio (compression steps and
@@ -13,9 +13,11 @@
 #                  percentile) it is dehazed fully;
 #   exposure:      an output darker than 0.85 of its input's mean luma is re-metered to 0.85.
 # How each part was chosen, with the measurements: docs/how_the_base_was_made.md.
+_base_ = './dehazeformer-t.py'
+
 model = dict(
-    type='BaseEditModel',
     generator=dict(
+        _delete_=True,
         type='PriorRefinedDehazer',
         network=dict(type='DehazeFormer', arch='t-conv', in_chans=6),
         network_method='forward_features',
@@ -27,10 +29,4 @@ model = dict(
         output_filter=dict(type='GuidedFilter', radius=8, eps=4e-3),
         exposure=dict(type='ExposureFloor', floor=0.85, max_strength=4.0, shoulder=4.0,
                       value_range=(-1.0, 1.0)),
-        pad_multiple=32),
-    pixel_loss=dict(type='L1Loss', loss_weight=1.0, reduction='mean'),
-    train_cfg=dict(),
-    test_cfg=dict(),
-    data_preprocessor=dict(
-        type='DehazeDataPreprocessor', mean=[127.5, 127.5, 127.5],
-        std=[127.5, 127.5, 127.5]))
+        pad_multiple=32))
