@@ -62,11 +62,13 @@ if [ "$QUICK" = 1 ]; then
   BILEVEL=(--batch 1 --size 32 --repeats 5 --no-memory)
   ADAPT=(--images 6 --batch 2 --crop 64 --search-epochs 1 --finetune-epochs 1 --repeats 1
          --workers 0)
+  SPEED=(--sizes 0.3 --paths fast dcp)
 else
   PYTEST_MODE=()
   BILEVEL=(--batch 24 --size 224 --repeats 5)
   ADAPT=(--images 96 --batch 24 --crop 224 --search-epochs 2 --finetune-epochs 10 --repeats 1
          --workers 8 --cudnn-benchmark)
+  SPEED=(--sizes 1 3 12)
 fi
 
 # 1. The device-parametrised tests on this device (forward/backward, LoRA merge, the bilevel
@@ -92,9 +94,14 @@ AMP=(--amp float16)
 step adaptation_time_amp 90 "$PY" benchmarks/adaptation_time.py --network dea-net \
   --device "$DEVICE" "${AMP[@]}" "${ADAPT[@]}" --json "$OUT/adaptation_time_amp.json"
 
+# 5. Dehazing 1, 3 and 12 megapixel photos with the shipped base: fast and exact paths, the dark
+#    channel prior alone.
+step dehaze_speed 90 "$PY" benchmarks/dehaze_speed.py --device "$DEVICE" "${SPEED[@]}" \
+  --json "$OUT/dehaze_speed.json"
+
 echo
 echo "=== ratios"
-grep -h -E "^[|] [(].[)]/[(].[)] |^[(]i+[)]/[(]ii[)] =|^Bounds|^  search free" "$OUT"/*.log
+grep -h -E "^[|] [(].[)]/[(].[)] |^[(]i+[)]/[(]ii[)] =|^Bounds|^  search free|^[0-9.]+ MP: " "$OUT"/*.log
 echo "gpu_check: ${SECONDS} s in all; logs in $OUT"
 if [ ${#FAILED[@]} -gt 0 ]; then
   printf 'gpu_check: FAILED: %s\n' "${FAILED[@]}" >&2

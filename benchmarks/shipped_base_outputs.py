@@ -5,11 +5,13 @@ Dehazes every photo of each ``--folder`` twice through ``tools/dehaze.py`` with 
 ``git archive`` into a temporary folder; that tree's own tools, configs and checkpoints) and once
 with the working tree's. Prints, per photo, the largest and the mean absolute difference (grey
 levels) and the share of pixels that differ, and exits 1 when any pixel differs by more than
-``--tolerance`` grey levels.
+``--tolerance`` grey levels. ``--cfg-options`` is passed to the working tree's run only: e.g.
+``model.generator.network_pixels=None``, the exact path for photos larger than the fast path's
+budget (2 megapixels; at the tag every photo took the exact path).
 
     python benchmarks/shipped_base_outputs.py [--before lab-notebook-2026-12-07]
         [--folder ../shared/data/real_hazy] [--folder ../shared/data/clear_pristine:0:10]
-        [--tile 512] [--keep DIR]
+        [--tile 512] [--cfg-options KEY=VALUE ...] [--keep DIR]
 
 A folder given as ``DIR:FIRST:LAST`` takes the photos FIRST..LAST-1 of the sorted folder.
 """
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -55,8 +57,10 @@ def extract(ref: str, into: str) -> str:
     return tree
 
 
-def dehaze(tree: str, inputs: List[str], out: str, tile: int, old: bool) -> None:
-    """Run ``tree``'s tools/dehaze.py on ``inputs`` (linked into one folder) into ``out``."""
+def dehaze(tree: str, inputs: List[str], out: str, tile: int, old: bool,
+           options: Sequence[str] = ()) -> None:
+    """Run ``tree``'s tools/dehaze.py on ``inputs`` (linked into one folder) into ``out``, with
+    ``--cfg-options options`` when given."""
     staging = out + '_inputs'
     os.makedirs(staging, exist_ok=True)
     for path in inputs:
@@ -73,6 +77,8 @@ def dehaze(tree: str, inputs: List[str], out: str, tile: int, old: bool) -> None
         if not package.startswith(tree):
             raise SystemExit(f'error: the old tree imported mmbilalora from {package}')
         args += ['--config', config, '--checkpoint', checkpoint]
+    if options:
+        args += ['--cfg-options', *options]
     proc = subprocess.run(args, cwd=tree, env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f'error: {" ".join(args)} failed:\n{proc.stderr[-3000:]}')
@@ -98,6 +104,8 @@ def main() -> int:
                         'clear_pristine 01-10)')
     parser.add_argument('--tile', type=int, default=512, help='tile side (0: whole images)')
     parser.add_argument('--tolerance', type=float, default=1.0, help='grey levels')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help="the working tree's config changes")
     parser.add_argument('--keep', help='keep the outputs in this folder')
     args = parser.parse_args()
     folders = args.folder or [osp.join(SHARED, 'real_hazy'),
@@ -106,14 +114,16 @@ def main() -> int:
         work = args.keep or scratch
         old_tree = extract(args.before, scratch)
         worst = 0.0
-        print(f'before: {args.before}; after: the working tree; tile {args.tile or "whole"}')
+        options = ' '.join(args.cfg_options) or 'none'
+        print(f'before: {args.before}; after: the working tree (cfg-options: {options}); '
+              f'tile {args.tile or "whole"}')
         print('| photo | max | mean | pixels differing |\n| --- | --- | --- | --- |',
               flush=True)
         for i, spec in enumerate(folders):
             inputs = photos(spec)
             outs = [osp.join(work, side, str(i)) for side in ('before', 'after')]
             dehaze(old_tree, inputs, outs[0], args.tile, old=True)
-            dehaze(ROOT, inputs, outs[1], args.tile, old=False)
+            dehaze(ROOT, inputs, outs[1], args.tile, old=False, options=args.cfg_options)
             for name, row in compare(*outs, [osp.basename(p) for p in inputs]).items():
                 worst = max(worst, row['max'])
                 print(f'| {name} | {row["max"]:.0f} | {row["mean"]:.5f} | '

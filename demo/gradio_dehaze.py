@@ -75,9 +75,10 @@ def build_app(session: DehazeSession):
         paths = files_of(uploaded)
         if not paths:
             raise gr.Error('Upload at least one photo.')
-        progress((0, len(paths)), desc='dehazing')
+        progress(0.0, desc='dehazing')
         results, failures = session.dehaze_files(
-            paths, choice, progress=lambda done, total: progress((done, total), desc='dehazing'))
+            paths, choice, progress=lambda done, total: progress(
+                done / total, desc=f'dehazing photo {min(int(done) + 1, total)} of {total}'))
         gallery = [(r['output'], f'{r["input"]} ({r["adapter"]})') for r in results]
         return ('\n'.join(slider_html(r) for r in results[:8]), gallery,
                 [r['output'] for r in results] or None, report_markdown(results, failures))

@@ -17,10 +17,14 @@ def scene_with_dark_pixels(seed: int = 0) -> torch.Tensor:
 
 
 def test_dark_channel_is_the_min_over_channels_and_window():
-    x = torch.rand(2, 3, 20, 23, generator=torch.Generator().manual_seed(1))
-    padded = F.pad(x.amin(dim=1, keepdim=True), (3, 3, 3, 3), value=float('inf'))
-    expected = padded.unfold(2, 7, 1).unfold(3, 7, 1).amin(dim=(-1, -2))
-    assert torch.equal(dark_channel(x, 7), expected)
+    """Small images and windows larger than the image too (the window is clipped)."""
+    for shape, patch in (((2, 3, 20, 23), 7), ((1, 3, 1, 5), 15), ((1, 3, 40, 3), 15),
+                         ((1, 3, 33, 47), 1)):
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(1))
+        r = patch // 2
+        padded = F.pad(x.amin(dim=1, keepdim=True), (r, r, r, r), value=float('inf'))
+        expected = padded.unfold(2, patch, 1).unfold(3, patch, 1).amin(dim=(-1, -2))
+        assert torch.equal(dark_channel(x, patch), expected), (shape, patch)
 
 
 def test_airlight_is_the_colour_of_the_haziest_pixels_per_image():

@@ -101,35 +101,3 @@ def test_t_conv_is_t_without_attention_and_has_no_window_grid():
     inner = (slice(None), slice(None), slice(32, 64), slice(32, 64))
     rolled = torch.roll(out, shifts=(8, 8), dims=(2, 3))
     assert torch.allclose(rolled[inner], shifted[inner], atol=1e-4)
-
-
-def test_box_mean_is_the_border_clipped_window_mean():
-    import torch.nn.functional as F
-
-    from mmbilalora.models.archs import box_mean
-    torch.manual_seed(0)
-    x = torch.rand(2, 3, 21, 34, dtype=torch.float64)
-    r = 4
-    sums = F.avg_pool2d(F.pad(x, (r, r, r, r)), 2 * r + 1, stride=1, divisor_override=1)
-    counts = F.avg_pool2d(F.pad(torch.ones_like(x), (r, r, r, r)), 2 * r + 1, stride=1,
-                          divisor_override=1)
-    assert torch.allclose(box_mean(x, r), sums / counts, atol=1e-12)
-    assert box_mean(x, r)[0, 0, 0, 0].item() == pytest.approx(x[0, 0, :5, :5].mean().item())
-
-
-def test_guided_filter_keeps_the_guides_edges_and_drops_blocks_it_lacks():
-    from mmbilalora.models.archs import guided_filter
-    yy, xx = torch.meshgrid(torch.arange(64.), torch.arange(64.), indexing='ij')
-    guide = (0.2 + 0.6 * (xx >= 32).double()).view(1, 1, 64, 64)
-    # a function of the guide passes through (eps -> 0)
-    linear = 3 * guide - 0.5
-    assert torch.allclose(guided_filter(guide, linear, 8, 1e-9), linear, atol=1e-5)
-    # an 8-pixel checkerboard the guide does not have is flattened; the guide's edge stays sharp
-    blocks = 0.1 * (((yy // 8 + xx // 8) % 2) * 2 - 1).double().view(1, 1, 64, 64)
-    out = guided_filter(guide, linear + blocks, 8, 1e-3)
-    inner = (Ellipsis, slice(8, 56), slice(None))
-    left, right = out[inner][..., 4:24], out[inner][..., 40:60]
-    assert blocks[inner][..., 4:24].std() > 0.09
-    assert left.std() < 0.02 and right.std() < 0.02
-    edge = out[..., 32] - out[..., 31]
-    assert edge.mean().item() == pytest.approx(1.8, abs=0.1)

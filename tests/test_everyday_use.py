@@ -263,3 +263,20 @@ def test_dehaze_tool_routes_reports_survives_bad_files_and_resumes(day_night_ada
     assert {p: osp.getmtime(out / p) for p in rows} == before
     resumed = json.loads((out / 'report.json').read_text())
     assert resumed['images'] == report['images'] and resumed['failed'] == []
+
+
+def test_a_folder_run_counts_the_tiles_of_a_large_photo_in_its_progress(tmp_path, capsys):
+    from mmbilalora.apis import dehaze_folder, load_dehazer
+    inputs = tmp_path / 'in'
+    inputs.mkdir()
+    day, _ = day_and_night_images(size=128)
+    cv2.imwrite(str(inputs / 'a_large.png'), day[0][:96, :, ::-1])  # 2 x 3 tiles of 64
+    cv2.imwrite(str(inputs / 'b_small.png'), day[1][:40, :40, ::-1])  # one tile
+    (inputs / 'c_broken.png').write_bytes(b'\x89PNG truncated')
+    calls = []
+    run = dehaze_folder(load_dehazer(), str(inputs), str(tmp_path / 'out'), tile=64, overlap=16,
+                        on_progress=lambda done, total: calls.append((done, total)))
+    assert [f['input'] for f in run.failed] == ['c_broken.png']
+    assert calls == [(i / 6, 3) for i in range(1, 7)] + [(2.0, 3), (3.0, 3)]
+    bar = capsys.readouterr().err
+    assert '100%' in bar and '3.0/3 photos' in bar

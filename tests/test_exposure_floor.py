@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from mmbilalora.models.archs import ExposureFloor, lift_curve, lift_strength, mean_luma
+from mmbilalora.models.archs.exposure_floor import regular_subsample
 
 
 def photo(seed: int = 0, size=(2, 3, 24, 40)) -> torch.Tensor:
@@ -67,6 +68,19 @@ def test_a_given_strength_is_used_instead_of_the_images_own():
     assert torch.equal(floor(output, strength=torch.zeros_like(own)), output)
     with pytest.raises(ValueError, match='needs the input image or the strength'):
         floor(output)
+
+
+def test_the_strength_read_from_a_subsample_is_close_to_every_pixels():
+    hazy = photo(size=(1, 3, 240, 320))
+    output = hazy * 0.5
+    floor = ExposureFloor(floor=0.85)
+    every = floor.strength(output, hazy)
+    assert regular_subsample(hazy, 240 * 320 // 16).shape[-2:] == (60, 80)  # stride 4
+    assert torch.equal(regular_subsample(hazy, 240 * 320), hazy)
+    assert torch.equal(floor.strength(output, hazy, pixels=240 * 320), every)
+    sampled = floor.strength(output, hazy, pixels=240 * 320 // 16)
+    assert not torch.equal(sampled, every)
+    assert sampled.item() == pytest.approx(every.item(), rel=0.01)
 
 
 def test_floor_rejects_bad_settings():

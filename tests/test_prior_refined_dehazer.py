@@ -164,3 +164,51 @@ def test_parts_are_checked_when_built_and_run():
         MODELS.build(dict(type='HazeStrengthGate', low=0.6, high=0.2))
     with pytest.raises(ValueError, match='GuidedFilter needs'):
         MODELS.build(dict(type='GuidedFilter', radius=0, eps=1e-3))
+
+
+def test_the_network_sees_a_large_image_resized_and_a_small_one_as_it_is():
+    torch.manual_seed(0)
+    exact = refined(haze_gate=dict(type='HazeStrengthGate')).eval()
+    fast = refined(haze_gate=dict(type='HazeStrengthGate'), network_pixels=64 * 80 // 4).eval()
+    fast.load_state_dict(exact.state_dict())
+    seen = []
+    fast.network.patch_embed.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].shape))
+    x = (scene_with_dark_pixels() * 0.5 + 0.45) * 2 - 1
+    with torch.no_grad():
+        stats = fast.image_statistics(x)
+        assert stats['network_scale'] == pytest.approx(0.5)
+        # the airlight and the haze strength are the full-resolution image's, as on the exact
+        # path
+        for key in ('airlight', 'haze_strength'):
+            assert torch.equal(stats[key], exact.image_statistics(x)[key])
+        out = fast(x)
+        assert seen[-1][-2:] == (32, 64)  # 64 x 96 padded, resized by 1/2, padded to 32
+        assert out.shape == x.shape
+        # only the network's K and B from half size differ
+        assert 0 < (out - exact(x)).abs().mean() < 0.05
+        given = dict(airlight=stats['airlight'], haze_strength=stats['haze_strength'])
+        assert 0 < (fast(x, **stats) - exact(x, **given)).abs().mean() < 0.05
+        small = x[..., :32, :40]
+        assert torch.equal(fast(small), exact(small))  # at most network_pixels: exact
+    with pytest.raises(ValueError, match='needs an output_filter'):
+        refined(output_filter=None, network_pixels=100)
+
+
+def test_the_fast_path_dehazes_tiles_with_the_whole_photos_scale():
+    model = prior_only(network_pixels=16 * 20, network_tile=10)  # scale 1/4 on 64 x 80
+    seen = []
+    model.network.patch_embed.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].shape[-2:]))
+    clear = scene_with_dark_pixels()
+    hazy = clear * 0.5 + torch.tensor([0.92, 0.9, 0.86]).view(1, 3, 1, 1) * 0.5
+    rgb = (hazy[0].permute(1, 2, 0) * 255).round().byte().numpy()
+    dehazer = Dehazer(model, PixelConvention.symmetric(127.5, 127.5))
+    calls = []
+    tiled = dehaze_array(dehazer, rgb, tile=512, overlap=16, pad_multiple=8,
+                         progress=lambda done, total: calls.append((done, total)))
+    # tiles the network sees at 10 pixels: 40 pixels of the photo, overlapping by 16: 2 x 3
+    assert calls == [(i, 6) for i in range(1, 7)]
+    assert set(seen) == {(16, 16)}  # each 40 x 40 tile at the photo's scale 1/4, padded to 8
+    whole = dehaze_array(dehazer, rgb, tile=None, pad_multiple=8)
+    assert np.abs(tiled.astype(int) - whole).mean() < 1.0

@@ -24,7 +24,7 @@ def test_adapt_adds_a_new_adapter_with_progress_and_it_dehazes(tmp_path, monkeyp
     base_results, failures = session.dehaze_files(photos + [str(broken)], 'base',
                                                   progress=lambda i, n: done.append((i, n)))
     assert [f['input'] for f in failures] == ['broken.png']
-    assert done == [(1, 3), (2, 3)]
+    assert done == [(1, 3), (2, 3), (3, 3)]  # one tile each; the broken file counts too
     assert [r['after'].shape for r in base_results] == [(80, 112, 3)] * 2
 
     calls = []

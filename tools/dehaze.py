@@ -3,7 +3,7 @@
     python tools/dehaze.py INPUT --out OUT_DIR [--config CONFIG --checkpoint CKPT]
         [--adapter [NAME=]ADAPTER ...] [--route NAME|auto|base] [--prompt NAME=TEXT ...]
         [--skip-existing] [--tile 512] [--overlap 32] [--resize-multiple N] [--grid]
-        [--device cpu]
+        [--cfg-options KEY=VALUE ...] [--device cpu]
 
 INPUT is an image file or a folder (searched recursively). Without ``--config`` the shipped base
 dehazer is used (``mmbilalora.utils.model_zoo``); CKPT is a BaseEditModel checkpoint, a merged
@@ -22,11 +22,15 @@ and every failure. A file that cannot be read or processed does not stop the run
 are listed at the end and the exit status is 1. ``--skip-existing`` resumes a run. The pixel
 conventions come from the config's data preprocessor. ``--resize-multiple 16 --tile 0``
 reproduces the authors' test script's sizing (see ``mmbilalora.apis.dehaze_array``).
+``--cfg-options`` changes the config, e.g. ``model.generator.network_pixels=None``: the shipped
+base's exact path (its network at full resolution on large photos too; slower).
 """
 import argparse
 import os.path as osp
 import sys
 from typing import Dict, List, Optional
+
+from mmengine.config import DictAction
 
 from mmbilalora.apis import PromptRouter, load_dehazer
 from mmbilalora.apis.folder import AUTO, BASE, check_route, dehaze_folder
@@ -57,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "antialiased; the authors' test script uses 16) instead of padding to "
                         '--pad-multiple; 0: pad')
     parser.add_argument('--grid', action='store_true', help='also write input|output images')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. model.generator.network_pixels=None')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     if args.checkpoint and not args.config:
@@ -109,7 +115,7 @@ def main(argv=None) -> int:
         raise SystemExit(f'error: --prompt for unknown adapter(s) {sorted(unknown)}')
     try:
         dehazer = load_dehazer(args.config, args.checkpoint, device=args.device,
-                               adapters=adapters)
+                               adapters=adapters, cfg_options=args.cfg_options)
     except (OSError, ValueError, KeyError, CheckpointReadError) as err:
         raise SystemExit(f'error: {err}')
     router = None

@@ -15,6 +15,8 @@ from .routing import PromptRouter
 BASE, AUTO = 'base', 'auto'
 REPORT = 'report.json'
 OnImage = Callable[[Dict, np.ndarray, np.ndarray], None]
+OnProgress = Callable[[float, int], None]
+BAR_FORMAT = '{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.0f} photos [{elapsed}<{remaining}]'
 
 
 @dataclass
@@ -61,7 +63,8 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
                   route: str = BASE, router: Optional[PromptRouter] = None,
                   skip_existing: bool = False, grid: bool = False, tile: Optional[int] = 512,
                   overlap: int = 32, pad_multiple: int = 32, resize_multiple: int = 0,
-                  progress: bool = True, on_image: Optional[OnImage] = None) -> FolderRun:
+                  progress: bool = True, on_image: Optional[OnImage] = None,
+                  on_progress: Optional[OnProgress] = None) -> FolderRun:
     """Dehaze every photo of ``inputs`` (see :func:`list_inputs`) into ``out_dir``.
 
     Each output is a PNG of the input's size at the input's relative path (an input is never
@@ -73,8 +76,10 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
     every failure, and is written during the run too; ``skip_existing=True`` resumes a run: a
     photo whose output exists is left as it is and keeps its row. A photo that cannot be read
     or dehazed does not stop the run: it is listed in ``failed``. ``progress`` shows a progress
-    bar (photos done, time left); ``on_image(row, input_rgb, output_rgb)`` is called after each
-    photo written. Tiling arguments: see :func:`dehaze_array`.
+    bar (photos done, counting the tiles of the photo in hand, and the time left);
+    ``on_progress(photos_done, photos)`` is called as the bar moves (photos_done a float) and
+    ``on_image(row, input_rgb, output_rgb)`` after each photo written. Tiling arguments: see
+    :func:`dehaze_array`.
 
     Raises:
         ValueError: ``out_dir`` is the input folder, or ``route`` is unknown.
@@ -92,8 +97,18 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
     fields = dict(route=route, guidance=router.guidance if route == AUTO else None,
                   adapters={n: bank.info(n) for n in bank.names})
     run = FolderRun(report.path)
+    bar = tqdm(total=len(files), desc='dehazing', bar_format=BAR_FORMAT, disable=not progress)
+    done = [0.0]  # photos done, counting the tiles of the one in hand
+
+    def advance(position: float) -> None:
+        if position > done[0]:
+            bar.update(position - done[0])
+            done[0] = position
+            if on_progress is not None:
+                on_progress(position, len(files))
+
     try:  # the report is written at the end, also after Ctrl-C
-        for path in tqdm(files, desc='dehazing', unit='photo', disable=not progress):
+        for index, path in enumerate(files):
             relative = osp.relpath(path, root)
             try:
                 target = safe_output_path(out_dir, relative, path)
@@ -107,9 +122,10 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
                 if route == AUTO:
                     row['adapter'], row['route_scores'] = router.route(rgb)
                 bank.activate(None if row['adapter'] == BASE else row['adapter'])
-                result = dehaze_array(dehazer, rgb, tile=tile, overlap=overlap,
-                                      pad_multiple=pad_multiple,
-                                      resize_multiple=resize_multiple)
+                result = dehaze_array(
+                    dehazer, rgb, tile=tile, overlap=overlap, pad_multiple=pad_multiple,
+                    resize_multiple=resize_multiple,
+                    progress=lambda done, tiles, i=index: advance(i + done / tiles))
                 write_rgb(target, result)
                 if grid:
                     write_rgb(osp.join(out_dir, osp.splitext(relative)[0] + '_compare.jpg'),
@@ -120,8 +136,11 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
                     on_image(row, rgb, result)
             except Exception as err:  # one bad file must not stop the batch
                 report.fail(relative, f'{type(err).__name__}: {err}')
+            finally:
+                advance(index + 1)
             report.save_if_due(**fields)
     finally:
+        bar.close()
         report.save(**fields)
     run.failed = report.failed
     return run

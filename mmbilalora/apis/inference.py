@@ -1,7 +1,7 @@
 """Inference: build a dehazer from a config + checkpoint (+ adapters), dehaze images in tiles."""
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -83,7 +83,8 @@ def _layout_hint(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tenso
 
 def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
                  adapter: Optional[str] = None, device: str = 'cpu',
-                 adapters: Optional[Dict[str, str]] = None) -> Dehazer:
+                 adapters: Optional[Dict[str, str]] = None,
+                 cfg_options: Optional[dict] = None) -> Dehazer:
     """Build ``cfg.model.generator`` and load a base / merged / official checkpoint into it.
 
     Args:
@@ -95,6 +96,8 @@ def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
         adapter: a BiLaLoRA adapter file put in the bank and activated (named by its file).
         adapters: ``{name: adapter file}`` put in the bank (``dehazer.adapters.activate(name)``
             switches); the base is active after loading unless ``adapter`` is given.
+        cfg_options: settings merged into the config (``--cfg-options``' form), e.g.
+            ``{'model.generator.network_pixels': None}`` for the shipped base's exact path.
 
     Raises:
         ValueError: the checkpoint does not fit the config (one line naming both files and the
@@ -104,6 +107,8 @@ def load_dehazer(config: Optional[str] = None, checkpoint: Optional[str] = None,
         config = model_zoo.config_path(model_zoo.SHIPPED_BASE)
         checkpoint = checkpoint or model_zoo.SCHEME + model_zoo.SHIPPED_BASE
     cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmagic'))
     generator = MODELS.build(cfg.model.generator)
     if checkpoint:
@@ -157,8 +162,8 @@ def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray
 
 @torch.no_grad()
 def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
-                 overlap: int = 32, pad_multiple: int = 32,
-                 resize_multiple: int = 0) -> np.ndarray:
+                 overlap: int = 32, pad_multiple: int = 32, resize_multiple: int = 0,
+                 progress: Optional[Callable[[int, int], None]] = None) -> np.ndarray:
     """Dehaze an (H, W, 3) uint8 RGB image; the result has the same shape and dtype.
 
     Images larger than ``tile`` on a side are processed in overlapping tiles blended with linear
@@ -166,47 +171,51 @@ def dehaze_array(dehazer: Dehazer, rgb: np.ndarray, tile: Optional[int] = 512,
     processes the image at once). A generator with image-global values
     (:class:`~mmbilalora.models.editors.PriorRefinedDehazer`) dehazes every tile with the whole
     image's: its ``image_statistics`` of the whole image are passed to each tile, and its
-    exposure step runs once, on the assembled image (``exposure_strength`` and ``expose``).
-    Networks with statistics of their own (DehazeFormer's RLN and SKFusion pooling) see each
-    tile's. Each tile is reflection-padded to ``pad_multiple`` and cropped back.
+    exposure step runs once, on the assembled image (``exposure_strength`` and ``expose``); on
+    its fast path the network sees each tile resized by the whole photo's ``network_scale``,
+    and a tile covers ``network_tile / network_scale`` pixels of the photo instead of
+    ``tile``. Networks with statistics of their own (DehazeFormer's RLN and SKFusion pooling)
+    see each tile's. Each tile is reflection-padded to ``pad_multiple`` and cropped back.
     ``resize_multiple=N > 0`` reproduces the authors' test-time sizing instead of padding: the
     network input is resized (bicubic, antialiased) to the largest multiple of N on each side,
     given to the network as it is, and the output resized back to the tile's size (see
-    :func:`~mmbilalora.models.utils.resize_to_multiple`).
+    :func:`~mmbilalora.models.utils.resize_to_multiple`). ``progress(done, total)`` is called
+    after each tile.
     """
     generator = dehazer.generator
+    device = dehazer.device
     h, w = rgb.shape[:2]
-    out = np.zeros((h, w, 3), np.float32)
-    weight = np.zeros((h, w, 1), np.float32)
-    rows = list(tile_windows(h, tile or h, overlap))
-    cols = list(tile_windows(w, tile or w, overlap))
+    out = torch.zeros(1, 3, h, w, device=device)
+    weight = torch.zeros(1, 1, h, w, device=device)
     pixels = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
-    whole = dehazer.to_network(pixels.to(dehazer.device))
+    whole = dehazer.to_network(pixels.to(device))
     whole_image = hasattr(generator, 'image_statistics')
     shared = {}
     if whole_image:
         shared = generator.image_statistics(whole)
         shared['exposure_strength'] = torch.zeros_like(shared['haze_strength'])
-    for top, bottom in rows:
-        for left, right in cols:
-            x = whole[..., top:bottom, left:right]
-            ph, pw = x.shape[-2:]
-            if resize_multiple:
-                y = resize_bicubic(generator(resize_to_multiple(x, resize_multiple), **shared),
-                                   (ph, pw))
-            else:
-                y = generator(pad_to_multiple(x, pad_multiple), **shared)[..., :ph, :pw]
-            y = dehazer.to_pixels(y)[0].permute(1, 2, 0).cpu().numpy()
-            wy = _ramp(ph, overlap, top == 0, bottom == h)
-            wx = _ramp(pw, overlap, left == 0, right == w)
-            blend = (wy[:, None] * wx[None, :])[..., None]
-            out[top:bottom, left:right] += y * blend
-            weight[top:bottom, left:right] += blend
-    out = np.clip(out / weight, 0, 255)
+        if tile and shared['network_scale'] < 1:
+            tile = round(generator.network_tile / shared['network_scale'])
+    tiles = [(row, col) for row in tile_windows(h, tile or h, overlap)
+             for col in tile_windows(w, tile or w, overlap)]
+    for done, ((top, bottom), (left, right)) in enumerate(tiles, 1):
+        x = whole[..., top:bottom, left:right]
+        ph, pw = x.shape[-2:]
+        if resize_multiple:
+            y = resize_bicubic(generator(resize_to_multiple(x, resize_multiple), **shared),
+                               (ph, pw))
+        else:
+            y = generator(pad_to_multiple(x, pad_multiple), **shared)[..., :ph, :pw]
+        wy = _ramp(ph, overlap, top == 0, bottom == h)
+        wx = _ramp(pw, overlap, left == 0, right == w)
+        blend = torch.from_numpy(wy[:, None] * wx[None, :]).to(device)
+        out[..., top:bottom, left:right] += dehazer.to_pixels(y) * blend
+        weight[..., top:bottom, left:right] += blend
+        if progress is not None:
+            progress(done, len(tiles))
+    out = (out / weight).clamp(0, 255)
     if whole_image:
-        assembled = dehazer.to_network(
-            torch.from_numpy(out).permute(2, 0, 1)[None].to(dehazer.device))
-        strength = generator.exposure_strength(assembled, whole)
-        out = dehazer.to_pixels(generator.expose(assembled, strength))[0].permute(
-            1, 2, 0).cpu().numpy()
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+        assembled = dehazer.to_network(out)
+        out = dehazer.to_pixels(generator.expose(assembled,
+                                                 generator.exposure_strength(assembled, whole)))
+    return out.round().clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()

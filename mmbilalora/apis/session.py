@@ -51,10 +51,11 @@ class DehazeSession:
         return self._router
 
     def dehaze_files(self, paths: Sequence[str], choice: str,
-                     progress: Optional[Callable[[int, int], None]] = None
+                     progress: Optional[Callable[[float, int], None]] = None
                      ) -> Tuple[List[Dict], List[Dict]]:
         """Dehaze image files with ``choice`` (base / adapter / auto) into a new folder of
-        ``work_dir/results``; ``progress(done, total)`` after each photo.
+        ``work_dir/results``; ``progress(photos_done, photos)`` as the work goes on (a float:
+        the tiles of a large photo count).
 
         Returns:
             (results, failures): ``dict(input, output, adapter, scores, before, after)`` per
@@ -73,12 +74,10 @@ class DehazeSession:
             results.append(dict(input=osp.basename(row['input']),
                                 output=osp.join(out_dir, row['output']), adapter=row['adapter'],
                                 scores=row.get('route_scores'), before=before, after=after))
-            if progress is not None:
-                progress(len(results), len(paths))
 
         run = dehaze_folder(self.dehazer, list(paths), out_dir, route=choice,
                             router=self.router() if choice == AUTO else None, progress=False,
-                            on_image=collect)
+                            on_image=collect, on_progress=progress)
         return results, [dict(input=osp.basename(f['input']), reason=f['reason'])
                          for f in run.failed]
 

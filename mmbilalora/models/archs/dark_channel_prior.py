@@ -9,10 +9,27 @@ from mmagic.registry import MODELS
 from .guided_filter import box_mean, guided_filter
 
 
+def window_min(x: torch.Tensor, size: int, dim: int) -> torch.Tensor:
+    """The minimum of ``x`` over the ``size`` values (odd) centred on each position along
+    ``dim`` (-1 or -2), the window clipped at the ends. By doubling: minima over 2, 4, 8, ...
+    values, then over ``size`` as the minimum of two overlapping ones (log2(size) + 1 passes
+    instead of ``size``)."""
+    length = x.shape[dim]
+    half = size // 2
+    pad = (half, half, 0, 0) if dim == -1 else (0, 0, half, half)
+    out = F.pad(x, pad, value=float('inf'))
+    width = 1
+    while 2 * width <= size:
+        out = torch.minimum(out.narrow(dim, 0, out.shape[dim] - width),
+                            out.narrow(dim, width, out.shape[dim] - width))
+        width *= 2
+    return torch.minimum(out.narrow(dim, 0, length), out.narrow(dim, size - width, length))
+
+
 def dark_channel(x: torch.Tensor, patch: int) -> torch.Tensor:
     """(N, C, H, W) -> (N, 1, H, W): the minimum over channels and over each ``patch`` x ``patch``
-    window (clipped at the border)."""
-    return -F.max_pool2d(-x.amin(dim=1, keepdim=True), patch, stride=1, padding=patch // 2)
+    window (clipped at the border), as a column's minimum then a row's."""
+    return window_min(window_min(x.amin(dim=1, keepdim=True), patch, -2), patch, -1)
 
 
 def estimate_airlight(x: torch.Tensor, dark: torch.Tensor, top_fraction: float) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Re-metering a dehazed image's exposure: a floor on its mean luma relative to the input's."""
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -23,6 +24,15 @@ def lift_curve(x: torch.Tensor, strength: torch.Tensor, shoulder: float = 4.0) -
     ``n`` a plain gain clipped at 1."""
     gain = 1 + strength
     return gain * x / (1 + (gain ** shoulder - 1) * x ** shoulder) ** (1 / shoulder)
+
+
+def regular_subsample(x: torch.Tensor, pixels: Optional[int]) -> torch.Tensor:
+    """``x`` (N, C, H, W), or every s-th pixel of every s-th row of it, the smallest stride s
+    that keeps at most about ``pixels`` pixels (None: ``x`` as it is)."""
+    if pixels is None or x.shape[-2] * x.shape[-1] <= pixels:
+        return x
+    stride = math.ceil(math.sqrt(x.shape[-2] * x.shape[-1] / pixels))
+    return x[..., ::stride, ::stride]
 
 
 @torch.no_grad()
@@ -59,6 +69,11 @@ class ExposureFloor(nn.Module):
     an argument of :meth:`forward`, so that a photo dehazed in tiles is lifted once assembled,
     by the whole photo's strength.
 
+    The bisection evaluates the curve on every pixel 30 times (8 s for a 3-megapixel photo on two
+    CPU cores); :meth:`strength` with ``pixels=P`` evaluates it on a regular subsample of at
+    most about P pixels of a larger output and of its input (every s-th pixel of every s-th row),
+    an unbiased sample of their values, in a fraction of the time.
+
     Args:
         floor: smallest output / input mean-luma ratio kept (0 < floor <= 1).
         max_strength: largest curve strength ``k`` (the exposure gain is at most 1 + k).
@@ -82,11 +97,14 @@ class ExposureFloor(nn.Module):
         low, high = self.value_range
         return (x - low) / (high - low)
 
-    def strength(self, output: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    def strength(self, output: torch.Tensor, input: torch.Tensor,
+                 pixels: Optional[int] = None) -> torch.Tensor:
         """(N, 1, 1, 1) curve strength that lifts ``output`` (N, 3, H, W) of ``input``
         (N, 3, H', W'; both in ``value_range``, clipped to it) to the floor; 0 where it is
-        there already."""
-        return lift_strength(self._unit(output).clamp(0, 1), self._unit(input).clamp(0, 1),
+        there already. ``pixels``: read from a regular subsample of at most about this many
+        pixels of each (None: every pixel)."""
+        return lift_strength(self._unit(regular_subsample(output, pixels)).clamp(0, 1),
+                             self._unit(regular_subsample(input, pixels)).clamp(0, 1),
                              self.floor, self.max_strength, self.shoulder)
 
     def forward(self, output: torch.Tensor, input: Optional[torch.Tensor] = None,

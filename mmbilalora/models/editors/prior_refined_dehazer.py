@@ -1,7 +1,9 @@
 """PriorRefinedDehazer: a network refining a physical prior's dehazing, composed from parts."""
-from typing import Dict, Optional
+import math
+from typing import Dict, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmagic.registry import MODELS
 from mmengine.model import BaseModule
 
@@ -32,6 +34,14 @@ class PriorRefinedDehazer(BaseModule):
     :func:`mmbilalora.apis.dehaze_array`). Only ``network`` has parameters; its state-dict keys
     are ``network.<the network's own keys>``.
 
+    The fast path (``network_pixels``): the network is by far the dearest step, and the output
+    filter smooths K and B anyway. An image of more than ``network_pixels`` pixels is resized
+    for the network (by :meth:`network_scale`, bilinear, antialiased), and the output filter
+    brings its K and B back to full resolution under the prior's full-resolution grey (a fast
+    guided filter), so that the output keeps the prior's full-resolution detail; the prior, its
+    airlight, the haze strength and the output are computed at full resolution. The scale is
+    image-global too (a tile of a large photo is resized by the whole photo's scale).
+
     Args:
         network: a MODELS config of the network, e.g. ``dict(type='DehazeFormer',
             arch='t-conv', in_chans=6)``; it maps (N, 6, H, W) to K and B (N, 4, H, W) through
@@ -45,6 +55,13 @@ class PriorRefinedDehazer(BaseModule):
         pad_multiple: the image is reflection-padded to a multiple of this (pixels) before the
             prior and the network, and the output cropped back (32: every window of
             DehazeFormer's stages full).
+        network_pixels: the most pixels the network sees of one image (the fast path, see
+            above; needs ``output_filter``); None: the network sees every image at full
+            resolution (the exact path).
+        network_tile: on the fast path, the side at which the network sees each tile of a
+            photo dehazed in tiles (:func:`mmbilalora.apis.dehaze_array`; 256: on CPUs a
+            256-pixel tile runs about twice as fast per pixel as a 512-pixel one, its activations
+            staying in cache).
         init_cfg: mmengine init config.
     """
 
@@ -56,6 +73,8 @@ class PriorRefinedDehazer(BaseModule):
                  exposure: Optional[dict] = None,
                  network_method: str = 'forward',
                  pad_multiple: int = 32,
+                 network_pixels: Optional[int] = None,
+                 network_tile: int = 256,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.network = MODELS.build(network)
@@ -70,34 +89,61 @@ class PriorRefinedDehazer(BaseModule):
         if pad_multiple < 1:
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
         self.pad_multiple = pad_multiple
+        if network_pixels is not None and (network_pixels < 1 or self.output_filter is None):
+            raise ValueError('network_pixels must be >= 1 and needs an output_filter (it brings '
+                             f'K and B to full resolution), got {network_pixels}')
+        self.network_pixels = network_pixels
+        self.network_tile = network_tile
+
+    def network_scale(self, height: int, width: int) -> float:
+        """The factor by which a height x width image is resized for the network: 1 up to
+        ``network_pixels`` pixels (or without it), else ``sqrt(network_pixels / pixels)``."""
+        if self.network_pixels is None or height * width <= self.network_pixels:
+            return 1.0
+        return math.sqrt(self.network_pixels / (height * width))
 
     @torch.no_grad()
-    def image_statistics(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """The image-global values of ``x`` (N, 3, H, W) that its tiles share:
-        ``airlight`` (N, 3, 1, 1, [0, 1] units) and ``haze_strength`` (N, 1, 1, 1; 1 without a
-        haze gate), as :meth:`forward`'s keyword arguments."""
+    def image_statistics(self, x: torch.Tensor) -> Dict[str, Union[torch.Tensor, float]]:
+        """The image-global values of ``x`` (N, 3, H, W) that its tiles share, as
+        :meth:`forward`'s keyword arguments: ``airlight`` (N, 3, 1, 1, [0, 1] units),
+        ``haze_strength`` (N, 1, 1, 1; 1 without a haze gate) and ``network_scale`` (see
+        :meth:`network_scale`). The airlight and the haze strength are read at full resolution
+        on either path (read from ``x`` resized by ``network_scale`` they move a 5-megapixel
+        photo's output by 1.8 grey levels on average: docs/models.md)."""
+        scale = self.network_scale(*x.shape[-2:])
         airlight = self.prior.airlight(x)
-        if self.haze_gate is None:
-            return dict(airlight=airlight, haze_strength=torch.ones_like(airlight[:, :1]))
-        return dict(airlight=airlight,
-                    haze_strength=self.haze_gate(self.prior.normalised_dark_channel(x, airlight)))
+        strength = (torch.ones_like(airlight[:, :1]) if self.haze_gate is None else
+                    self.haze_gate(self.prior.normalised_dark_channel(x, airlight)))
+        return dict(airlight=airlight, haze_strength=strength, network_scale=scale)
 
-    def predict_maps(self, prior: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """(N, 4, H, W) K and B of the network for the prior's image and the hazy image."""
-        maps = getattr(self.network, self.network_method)(torch.cat([prior, x], dim=1))
-        if maps.shape[1] != 4 or maps.shape[-2:] != x.shape[-2:]:
+    def predict_maps(self, stack: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """K and B (N, 4, h, w) of the network for ``stack`` (N, 6, H, W: the prior's image and
+        the hazy image), resized by ``scale`` for the network (h, w = H, W at scale 1)."""
+        if scale < 1:
+            size = (max(1, round(stack.shape[-2] * scale)), max(1, round(stack.shape[-1] * scale)))
+            stack = pad_to_multiple(F.interpolate(stack, size=size, mode='bilinear',
+                                                  align_corners=False, antialias=True),
+                                    self.pad_multiple)
+        else:
+            size = stack.shape[-2:]
+        maps = getattr(self.network, self.network_method)(stack)
+        if maps.shape[1] != 4 or maps.shape[-2:] != stack.shape[-2:]:
             raise ValueError(f'{type(self.network).__name__}.{self.network_method} must return '
-                             f'K and B (N, 4, {x.shape[-2]}, {x.shape[-1]}), got '
+                             f'K and B (N, 4, {stack.shape[-2]}, {stack.shape[-1]}), got '
                              f'{tuple(maps.shape)}')
-        return maps
+        return maps[..., :size[0], :size[1]]
 
     def forward(self, x: torch.Tensor, airlight: Optional[torch.Tensor] = None,
                 haze_strength: Optional[torch.Tensor] = None,
-                exposure_strength: Optional[torch.Tensor] = None) -> torch.Tensor:
+                exposure_strength: Optional[torch.Tensor] = None,
+                network_scale: Optional[float] = None) -> torch.Tensor:
         """(N, 3, H, W) -> (N, 3, H, W). ``airlight`` (N, 3, 1, 1), ``haze_strength`` and
-        ``exposure_strength`` (N, 1, 1, 1): the whole image's values for a tile (None:
-        computed from ``x``; ``exposure_strength`` 0 leaves the exposure as it is)."""
+        ``exposure_strength`` (N, 1, 1, 1), ``network_scale``: the whole image's values for a
+        tile (None: computed from ``x``; ``exposure_strength`` 0 leaves the exposure as it
+        is)."""
         h, w = x.shape[-2:]
+        if network_scale is None:
+            network_scale = self.network_scale(h, w)
         hazy = x
         x = pad_to_multiple(x, self.pad_multiple)
         if airlight is None:
@@ -107,7 +153,7 @@ class PriorRefinedDehazer(BaseModule):
             normalised_dark = self.prior.normalised_dark_channel(x, airlight)
             haze_strength = self.haze_gate(normalised_dark)
         prior = self.prior(x, airlight, haze_strength, normalised_dark)
-        maps = self.predict_maps(prior, x)
+        maps = self.predict_maps(torch.cat([prior, x], dim=1), network_scale)
         if self.output_filter is not None:
             maps = self.output_filter(prior, maps)
         if self.haze_gate is not None:
@@ -120,10 +166,10 @@ class PriorRefinedDehazer(BaseModule):
 
     def exposure_strength(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 1, 1) strength of the exposure step for ``output`` of ``x`` (0 without
-        one)."""
+        one); on the fast path read from a regular subsample of ``network_pixels`` pixels."""
         if self.exposure is None:
             return output.new_zeros(output.shape[0], 1, 1, 1)
-        return self.exposure.strength(output, x)
+        return self.exposure.strength(output, x, pixels=self.network_pixels)
 
     def expose(self, output: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
         """The exposure step at ``strength`` (N, 1, 1, 1); ``output`` as it is without one."""
