@@ -6,10 +6,11 @@ process's peak resident set size on the CPU, the allocator's peak on CUDA). The 
 hazy photo (``--photo``, default ``../shared/data/real_hazy/canon_input.png``) resized (cubic)
 to 4:3 at each size. Paths:
 
-- ``fast``: the shipped base as ``tools/dehaze.py`` runs it (512-pixel tiles; the network sees at
-  most ``network_pixels`` of the photo, see ``PriorRefinedDehazer``);
+- ``fast``: the shipped base as ``tools/dehaze.py`` runs it (the network sees at most
+  ``network_pixels`` of the photo, in tiles of ``network_tile`` at that scale; see
+  ``PriorRefinedDehazer``);
 - ``exact``: the same with ``model.generator.network_pixels=None`` (the network at full
-  resolution);
+  resolution, in 512-pixel tiles);
 - ``dcp``: ``DarkChannelPrior()`` with He et al.'s settings on the whole photo, for scale.
 
 Printed: a table of seconds, seconds per megapixel and peak memory per path and size, and the

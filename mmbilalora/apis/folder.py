@@ -98,12 +98,13 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
                   adapters={n: bank.info(n) for n in bank.names})
     run = FolderRun(report.path)
     bar = tqdm(total=len(files), desc='dehazing', bar_format=BAR_FORMAT, disable=not progress)
-    done = [0.0]  # photos done, counting the tiles of the one in hand
+    done = 0.0  # photos done, counting the tiles of the one in hand
 
     def advance(position: float) -> None:
-        if position > done[0]:
-            bar.update(position - done[0])
-            done[0] = position
+        nonlocal done
+        if position > done:
+            bar.update(position - done)
+            done = position
             if on_progress is not None:
                 on_progress(position, len(files))
 
@@ -125,7 +126,7 @@ def dehaze_folder(dehazer: Dehazer, inputs: Union[str, Sequence[str]], out_dir: 
                 result = dehaze_array(
                     dehazer, rgb, tile=tile, overlap=overlap, pad_multiple=pad_multiple,
                     resize_multiple=resize_multiple,
-                    progress=lambda done, tiles, i=index: advance(i + done / tiles))
+                    progress=lambda tiles_done, tiles, i=index: advance(i + tiles_done / tiles))
                 write_rgb(target, result)
                 if grid:
                     write_rgb(osp.join(out_dir, osp.splitext(relative)[0] + '_compare.jpg'),
